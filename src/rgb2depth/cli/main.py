@@ -1,0 +1,56 @@
+"""The ``rgb2depth`` command: parses arguments and calls the library.
+
+Every user error (:class:`~rgb2depth.errors.InputError`, a bad argument) prints
+one line to stderr and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from rgb2depth import __version__
+from rgb2depth.cli import check, demo, generate
+from rgb2depth.errors import InputError
+
+COMMANDS = (demo, generate, check)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and still exit status 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="rgb2depth",
+        description="Depth from a single photo: generate data, train, evaluate, predict.",
+    )
+    parser.add_argument("--version", action="version", version=f"rgb2depth {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except InputError as e:
+        print(f"rgb2depth {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rgb2depth {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Read every file of a dataset folder once and summarise it (``rgb2depth check``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from rgb2depth.data.datasets import load_depth
+from rgb2depth.data.format import DatasetInfo, list_split, read_info
+from rgb2depth.data.io import read_rgb
+from rgb2depth.errors import InputError
+
+
+@dataclass
+class SplitSummary:
+    """What one split holds."""
+
+    split: str
+    paired: bool
+    n_rgb: int
+    n_depth: int
+    sizes: list[tuple[int, int]]  # distinct (H, W) of the depth maps
+    depth_min: float
+    depth_max: float
+    valid_fraction: float
+
+
+def check_split(root: Path, info: DatasetInfo, split: str, *, progress: bool = True) -> SplitSummary:
+    """Read every RGB image and depth map of ``split``.
+
+    Raises:
+        InputError: the first bad file, or paired names that do not match.
+    """
+    paired = info.is_paired(split)
+    if paired:
+        from rgb2depth.data.datasets import PairedDepthDataset
+
+        ds = PairedDepthDataset(root, split)
+        rgb_files, depth_files = ds.rgb_files, ds.depth_files
+    else:
+        rgb_files = list(list_split(root, split, "rgb").values())
+        depth_files = list(list_split(root, split, "depth").values())
+    sizes: set[tuple[int, int]] = set()
+    lo, hi, n_valid, n_px = np.inf, -np.inf, 0, 0
+    it = tqdm(range(max(len(rgb_files), len(depth_files))), desc=f"check {split}",
+              unit="file", disable=not progress)
+    for i in it:
+        rgb_shape = read_rgb(rgb_files[i]).shape[:2] if i < len(rgb_files) else None
+        if i < len(depth_files):
+            d, m = load_depth(depth_files[i], info)
+            shape = tuple(d.shape[-2:])
+            if paired and rgb_shape is not None and rgb_shape != shape:
+                raise InputError(
+                    f"{depth_files[i]}: depth map is {shape} (H, W) but its RGB image is {rgb_shape}"
+                )
+            sizes.add(shape)  # type: ignore[arg-type]
+            if m.any():
+                lo, hi = min(lo, float(d[m].min())), max(hi, float(d[m].max()))
+            n_valid += int(m.sum())
+            n_px += m.numel()
+    return SplitSummary(split, paired, len(rgb_files), len(depth_files), sorted(sizes),
+                        float(lo), float(hi), n_valid / max(n_px, 1))
+
+
+def check_dataset(root: str | Path, *, splits: list[str] | None = None,
+                  progress: bool = True) -> tuple[DatasetInfo, list[SplitSummary]]:
+    """Check every split of a dataset folder (or the given ``splits``)."""
+    root = Path(root)
+    info = read_info(root)
+    if splits is None:
+        splits = info.splits or sorted(p.name for p in root.iterdir() if (p / "rgb").is_dir())
+    if not splits:
+        raise InputError(f"{root}: no split folder with rgb/ and depth/ inside")
+    return info, [check_split(root, info, s, progress=progress) for s in splits]

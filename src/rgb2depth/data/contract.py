@@ -1,0 +1,40 @@
+"""The sample and batch contract: the one place that defines it.
+
+A **sample** is a ``dict`` produced by :class:`rgb2depth.data.PairedDepthDataset`
+or :class:`rgb2depth.data.UnpairedDepthDataset` and passed through the transforms
+of :mod:`rgb2depth.data.transforms`. A **batch** is what ``torch.utils.data.DataLoader``
+makes of samples with its default collate: every tensor gains a leading batch
+dimension ``B`` and strings become lists.
+
+===============  =====================  =========  ===============================================
+key              shape (one sample)     dtype      content and units
+===============  =====================  =========  ===============================================
+``rgb``          (C, H, W), C = 3 or 1  float32    image; in [0, 1] as loaded, in [-1, 1] after
+                                                   :class:`~rgb2depth.data.transforms.ToModelRange`;
+                                                   C = 1 after :class:`~rgb2depth.data.transforms.Grayscale`
+``depth``        (1, H, W)              float32    depth in the dataset's ``depth_units`` (``dataset.json``)
+                                                   as loaded, 0 where invalid; after ``ToModelRange``
+                                                   the dataset's ``depth_range`` maps linearly to [-1, 1]
+                                                   and invalid pixels hold ``ToModelRange.fill``
+``mask``         (1, H, W)              bool       True where ``depth`` is valid; every transform that
+                                                   moves depth pixels moves the mask with them and never
+                                                   blends valid with invalid depth
+``name``         str                               sample name (file stem); paired samples only
+``rgb_name``     str                               file stem of the RGB image; unpaired samples only
+``depth_name``   str                               file stem of the depth map; unpaired samples only
+===============  =====================  =========  ===============================================
+
+Paired samples hold ``rgb``, ``depth``, ``mask`` and ``name`` of one view: geometric
+transforms (resize, crop, flip, rotation) act on all three identically.
+Unpaired samples hold an RGB image and a depth map drawn independently (seed 000):
+the dataset transforms the RGB part and the depth part in two separate calls, so
+nothing couples them. Photometric transforms (gamma, equalisation, blur, channel
+swap, grayscale) touch ``rgb`` only. A transform receives a sample that may lack
+``rgb`` or ``depth`` (an unpaired half) and transforms what is there.
+
+Metric units come back with
+:func:`rgb2depth.data.transforms.depth_from_model_range`, the exact inverse of
+``ToModelRange`` on valid pixels.
+"""
+
+SAMPLE_KEYS = ("rgb", "depth", "mask", "name", "rgb_name", "depth_name")

@@ -1,0 +1,56 @@
+"""Shared fixtures: a tiny procedural scene kind and dataset folders made from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
+
+
+class Planes(SceneKind):
+    """A tilted plane in front of the camera with a hole: fast and exact, for tests."""
+
+    name = "planes"
+    description = "test kind: a tilted plane with an invalid hole"
+    units = "m"
+    depth_range = (0.5, 10.0)
+    png_scale = 0.001
+    png_offset = 0.0
+    views_per_group = 2
+
+    def intrinsics(self, height: int, width: int) -> dict[str, float]:
+        return {"fx": float(width), "fy": float(width), "cx": width / 2, "cy": height / 2}
+
+    def sample_group(self, rng: np.random.Generator) -> dict[str, Any]:
+        return {"base": float(rng.uniform(1.0, 5.0)), "tilt": float(rng.uniform(-0.5, 0.5))}
+
+    def render(
+        self, group: dict[str, Any], rng: np.random.Generator, height: int, width: int,
+        view: View = "paired",
+    ) -> RenderedSample:
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        depth = group["base"] + group["tilt"] * xx / width + 0.1 * rng.random()
+        depth = depth.astype(np.float32)
+        depth[: height // 4, : width // 4] = 0.0
+        gray = np.clip(255 * (depth / 6.0), 0, 255).astype(np.uint8)
+        rgb = np.stack([gray, 255 - gray, np.full_like(gray, 128)], axis=-1)
+        return RenderedSample(rgb=rgb, depth=depth, meta={"view": view})
+
+
+@pytest.fixture
+def planes() -> Planes:
+    return Planes()
+
+
+@pytest.fixture
+def planes_dataset(tmp_path: Path, planes: Planes) -> Path:
+    """A paired dataset folder of 20 planes at 24x32 (H x W)."""
+    from rgb2depth.data.synthetic.generate import generate
+
+    out = tmp_path / "planes"
+    generate(planes, out, n=20, size="32x24", seed=1, progress=False)
+    return out

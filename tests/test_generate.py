@@ -1,0 +1,150 @@
+"""The dataset writer: splits by group, domains, determinism, atomicity, preview."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rgb2depth.data.format import read_info
+from rgb2depth.data.synthetic import SCENE_KINDS, get_kind
+from rgb2depth.data.synthetic.generate import generate, parse_size, plan, split_groups
+from rgb2depth.errors import InputError
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_split_groups_fractions() -> None:
+    s = split_groups(500)
+    assert (s.count("train"), s.count("val"), s.count("test")) == (400, 50, 50)
+    assert split_groups(3) == ["train", "val", "test"]
+    assert split_groups(2) == ["train", "train"]
+
+
+def test_no_group_in_two_splits(planes) -> None:
+    planned = plan(planes, 101)
+    by_group: dict[int, set[str]] = {}
+    for p in planned:
+        by_group.setdefault(p.group, set()).add(p.split)
+    assert all(len(s) == 1 for s in by_group.values())
+    assert {p.split for p in planned} == {"train", "val", "test"}
+
+
+def test_unpaired_plan_alternates_domains(planes) -> None:
+    planned = plan(planes, 40, unpaired=True)
+    train = [p for p in planned if p.split == "train"]
+    assert {p.view for p in train} == {"rgb", "depth"}
+    assert all(p.view == ("rgb" if p.group % 2 == 0 else "depth") for p in train)
+    assert all(p.view == "paired" for p in planned if p.split != "train")
+
+
+def test_generate_writes_the_format(planes_dataset: Path) -> None:
+    info = read_info(planes_dataset)
+    assert info.kind == "planes" and info.depth_units == "m" and info.image_size == (24, 32)
+    assert info.intrinsics == {"fx": 32.0, "fy": 32.0, "cx": 16.0, "cy": 12.0}
+    assert info.paired and info.splits == ["train", "val", "test"]
+    meta = [json.loads(x) for x in (planes_dataset / "train" / "meta.jsonl").read_text().splitlines()]
+    names = sorted(p.stem for p in (planes_dataset / "train" / "rgb").iterdir())
+    assert [m["name"] for m in meta] == names
+    groups = [json.loads(x) for x in (planes_dataset / "groups.jsonl").read_text().splitlines()]
+    assert len(groups) == 10 and {"base", "tilt"} <= set(groups[0]["params"])
+    assert not any(p.name.endswith(".tmp") for p in planes_dataset.parent.iterdir())
+
+
+def test_generate_is_byte_identical(tmp_path: Path, planes) -> None:
+    generate(planes, tmp_path / "a", n=8, size=16, seed=3, progress=False, preview=True)
+    generate(planes, tmp_path / "b", n=8, size=16, seed=3, progress=False, preview=True)
+    generate(planes, tmp_path / "c", n=8, size=16, seed=4, progress=False)
+    a, b, c = (tree_digest(tmp_path / x) for x in "abc")
+    assert a == b
+    assert a["train/depth/000000.png"] != c["train/depth/000000.png"]
+
+
+def test_generate_refuses_existing_and_overwrites(tmp_path: Path, planes) -> None:
+    out = tmp_path / "d"
+    generate(planes, out, n=4, size=16, progress=False)
+    with pytest.raises(InputError, match="exists and is not empty"):
+        generate(planes, out, n=4, size=16, progress=False)
+    generate(planes, out, n=6, size=16, progress=False, overwrite=True)
+    assert read_info(out).extra["generator"]["n"] == 6
+
+
+def test_interrupted_generation_leaves_nothing(tmp_path: Path, planes, monkeypatch) -> None:
+    calls = {"n": 0}
+    original = type(planes).render
+
+    def failing(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("renderer crashed")
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(type(planes), "render", failing)
+    with pytest.raises(RuntimeError):
+        generate(planes, tmp_path / "out", n=6, size=16, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n": 0}, "n must be a positive integer"),
+        ({"n": 2, "size": "abc"}, "size must be S or WxH"),
+        ({"n": 2, "size": 4}, "between 16 and 4096"),
+        ({"n": 2, "seed": -1}, "seed must be a non-negative"),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, planes, kwargs, message) -> None:
+    with pytest.raises(InputError, match=message):
+        generate(planes, tmp_path / "x", progress=False, **kwargs)
+    assert not (tmp_path / "x").exists()
+
+
+def test_unknown_kind_lists_known() -> None:
+    with pytest.raises(InputError, match="unknown scene kind 'faeces'; known kinds: faces"):
+        get_kind("faeces")
+
+
+def test_parse_size() -> None:
+    assert parse_size(64) == (64, 64)
+    assert parse_size("160x128") == (128, 160)
+    assert parse_size((96, 128)) == (96, 128)
+
+
+@pytest.mark.parametrize("kind", sorted(SCENE_KINDS))
+@pytest.mark.parametrize("unpaired", [False, True])
+def test_every_kind_writes_a_loadable_dataset(tmp_path: Path, kind: str, unpaired: bool) -> None:
+    from rgb2depth.data.check import check_dataset
+
+    k = get_kind(kind)
+    n = k.views_per_group * 4
+    out = tmp_path / kind
+    info = generate(kind, out, n=n, size="40x32", seed=0, unpaired=unpaired, progress=False,
+                    preview=True)
+    assert (out / "preview.png").is_file()
+    _, summaries = check_dataset(out, progress=False)
+    by = {s.split: s for s in summaries}
+    assert set(by) == {"train", "val", "test"}
+    for s in summaries:
+        assert s.sizes == [(32, 40)]
+        assert info.depth_range[0] - 1e-3 <= s.depth_min <= s.depth_max <= info.depth_range[1] + 1e-3
+    if unpaired:
+        assert not by["train"].paired and by["test"].paired
+        rgb = {p.stem for p in (out / "train" / "rgb").iterdir()}
+        depth = {p.stem for p in (out / "train" / "depth").iterdir()}
+        assert rgb and depth and not rgb & depth
+    if k.all_valid:
+        assert all(s.valid_fraction == 1.0 for s in summaries)
+    else:
+        assert all(0.0 < s.valid_fraction < 1.0 for s in summaries)
+    d = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(out / "test/depth" / sorted(
+        p.name for p in (out / "test/depth").iterdir())[0]))
+    assert d.dtype == np.uint16
