@@ -15,7 +15,8 @@ key              shape (one sample)     dtype      content and units
 ``depth``        (1, H, W)              float32    depth in the dataset's ``depth_units`` (``dataset.json``)
                                                    as loaded, 0 where invalid; after ``ToModelRange``
                                                    the dataset's ``depth_range`` maps linearly to [-1, 1]
-                                                   and invalid pixels hold ``ToModelRange.fill``
+                                                   (valid depth outside the range is clipped to it) and
+                                                   invalid pixels hold ``ToModelRange.fill`` (+1, far)
 ``mask``         (1, H, W)              bool       True where ``depth`` is valid; every transform that
                                                    moves depth pixels moves the mask with them and never
                                                    blends valid with invalid depth
@@ -31,6 +32,9 @@ the dataset transforms the RGB part and the depth part in two separate calls, so
 nothing couples them. Photometric transforms (gamma, equalisation, blur, channel
 swap, grayscale) touch ``rgb`` only. A transform receives a sample that may lack
 ``rgb`` or ``depth`` (an unpaired half) and transforms what is there.
+
+Rotation fills RGB pixels that come in from outside the image with 0 (black) and
+marks their depth invalid. Float tensors keep the floating dtype they come in.
 
 Metric units come back with
 :func:`rgb2depth.data.transforms.depth_from_model_range`, the exact inverse of

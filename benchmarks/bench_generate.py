@@ -1,0 +1,76 @@
+"""Synthetic scene generation speed: samples per second per kind.
+
+Prints a Markdown table with the machine and the settings. Two figures per kind:
+``render`` (the renderer alone) and ``render+write`` (``rgb2depth generate``: the
+renderer plus 8-bit RGB and 16-bit depth PNGs and metadata on disk).
+
+    python benchmarks/bench_generate.py [--size 128] [--n 200] [--kinds faces surfaces rooms]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rgb2depth.data.synthetic import SCENE_KINDS, generate, get_kind
+from rgb2depth.data.synthetic.generate import scene_rng
+
+TARGETS = {"faces": 50.0, "surfaces": 200.0}  # samples/s at 128x128 (issue targets)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def bench_render(kind: str, n: int, size: int) -> float:
+    k = get_kind(kind)
+    groups = [k.sample_group(scene_rng(0, kind, 0, g)) for g in range(max(1, n // k.views_per_group))]
+    k.render(groups[0], scene_rng(0, kind, 1, 0), size, size)  # warm-up
+    t0 = time.perf_counter()
+    for i in range(n):
+        k.render(groups[i % len(groups)], scene_rng(0, kind, 1, i), size, size)
+    return n / (time.perf_counter() - t0)
+
+
+def bench_generate(kind: str, n: int, size: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        generate(kind, Path(tmp) / "d", n=n, size=size, seed=0, progress=False)
+        return n / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--n", type=int, default=200, help="samples per kind and measurement")
+    ap.add_argument("--kinds", nargs="+", default=list(SCENE_KINDS), choices=list(SCENE_KINDS))
+    args = ap.parse_args()
+
+
+    print(f"machine: {cpu_name()}, {os.cpu_count()} logical cores, Python "
+          f"{platform.python_version()}, numpy {np.__version__}")
+    print(f"settings: {args.size}x{args.size}, n={args.n} per kind, one process, seed 0\n")
+    print("| kind | render (samples/s) | render+write (samples/s) | target | met |")
+    print("|---|---:|---:|---:|---|")
+    for kind in args.kinds:
+        r = bench_render(kind, args.n, args.size)
+        g = bench_generate(kind, args.n, args.size)
+        target = TARGETS.get(kind)
+        met = "-" if target is None or args.size != 128 else ("yes" if g >= target else "no")
+        print(f"| {kind} | {r:.1f} | {g:.1f} | {target or '-'} | {met} |")
+
+
+if __name__ == "__main__":
+    main()
