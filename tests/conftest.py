@@ -29,10 +29,14 @@ class Planes(SceneKind):
         return {"base": float(rng.uniform(1.0, 5.0)), "tilt": float(rng.uniform(-0.5, 0.5))}
 
     def render(
-        self, group: dict[str, Any], rng: np.random.Generator, height: int, width: int,
+        self,
+        group: dict[str, Any],
+        rng: np.random.Generator,
+        height: int,
+        width: int,
         view: View = "paired",
     ) -> RenderedSample:
-        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        _, xx = np.mgrid[0:height, 0:width].astype(np.float32)
         depth = group["base"] + group["tilt"] * xx / width + 0.1 * rng.random()
         depth = depth.astype(np.float32)
         depth[: height // 4, : width // 4] = 0.0

@@ -38,8 +38,11 @@ def test_mismatched_names_are_listed(planes_dataset: Path) -> None:
     depth = planes_dataset / "train" / "depth"
     for name in ("000001", "000002", "000003", "000004"):
         (depth / f"{name}.png").rename(depth / f"x{name}.png")
-    with pytest.raises(InputError, match=r"4 RGB without depth \(e\.g\. 000001, 000002, 000003\); "
-                                         r"4 depth without RGB"):
+    with pytest.raises(
+        InputError,
+        match=r"4 RGB without depth \(e\.g\. 000001, 000002, 000003\); "
+        r"4 depth without RGB",
+    ):
         PairedDepthDataset(planes_dataset, "train")
 
 
@@ -47,8 +50,11 @@ def test_depth_shape_mismatch(planes_dataset: Path) -> None:
     p = planes_dataset / "train" / "depth" / "000000.png"
     Image.fromarray(np.ones((10, 10), np.uint16)).save(p)
     ds = PairedDepthDataset(planes_dataset, "train")
-    with pytest.raises(InputError, match=r"depth map is \(10, 10\) \(H, W\) but its RGB image is "
-                                         r"\(24, 32\)"):
+    with pytest.raises(
+        InputError,
+        match=r"depth map is \(10, 10\) \(H, W\) but its RGB image is "
+        r"\(24, 32\)",
+    ):
         ds[0]
 
 
@@ -63,7 +69,7 @@ def test_missing_split_and_empty_folder(planes_dataset: Path) -> None:
 
 def test_unpaired_split_refused_by_paired(tmp_path: Path, planes) -> None:
     generate(planes, tmp_path / "u", n=20, size=16, unpaired=True, progress=False)
-    with pytest.raises(InputError, match="is unpaired in dataset.json"):
+    with pytest.raises(InputError, match=r"is unpaired in dataset\.json"):
         PairedDepthDataset(tmp_path / "u", "train")
     ds = UnpairedDepthDataset(tmp_path / "u", "train")
     assert len(ds) == 8

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from rgb2depth.data.format import read_info
 from rgb2depth.data.synthetic import SCENE_KINDS, get_kind
@@ -18,7 +19,8 @@ from rgb2depth.errors import InputError
 def tree_digest(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -51,7 +53,9 @@ def test_generate_writes_the_format(planes_dataset: Path) -> None:
     assert info.kind == "planes" and info.depth_units == "m" and info.image_size == (24, 32)
     assert info.intrinsics == {"fx": 32.0, "fy": 32.0, "cx": 16.0, "cy": 12.0}
     assert info.paired and info.splits == ["train", "val", "test"]
-    meta = [json.loads(x) for x in (planes_dataset / "train" / "meta.jsonl").read_text().splitlines()]
+    meta = [
+        json.loads(x) for x in (planes_dataset / "train" / "meta.jsonl").read_text().splitlines()
+    ]
     names = sorted(p.stem for p in (planes_dataset / "train" / "rgb").iterdir())
     assert [m["name"] for m in meta] == names
     groups = [json.loads(x) for x in (planes_dataset / "groups.jsonl").read_text().splitlines()]
@@ -127,15 +131,18 @@ def test_every_kind_writes_a_loadable_dataset(tmp_path: Path, kind: str, unpaire
     k = get_kind(kind)
     n = k.views_per_group * 4
     out = tmp_path / kind
-    info = generate(kind, out, n=n, size="40x32", seed=0, unpaired=unpaired, progress=False,
-                    preview=True)
+    info = generate(
+        kind, out, n=n, size="40x32", seed=0, unpaired=unpaired, progress=False, preview=True
+    )
     assert (out / "preview.png").is_file()
     _, summaries = check_dataset(out, progress=False)
     by = {s.split: s for s in summaries}
     assert set(by) == {"train", "val", "test"}
     for s in summaries:
         assert s.sizes == [(32, 40)]
-        assert info.depth_range[0] - 1e-3 <= s.depth_min <= s.depth_max <= info.depth_range[1] + 1e-3
+        assert (
+            info.depth_range[0] - 1e-3 <= s.depth_min <= s.depth_max <= info.depth_range[1] + 1e-3
+        )
     if unpaired:
         assert not by["train"].paired and by["test"].paired
         rgb = {p.stem for p in (out / "train" / "rgb").iterdir()}
@@ -145,6 +152,5 @@ def test_every_kind_writes_a_loadable_dataset(tmp_path: Path, kind: str, unpaire
         assert all(s.valid_fraction == 1.0 for s in summaries)
     else:
         assert all(0.0 < s.valid_fraction < 1.0 for s in summaries)
-    d = np.asarray(__import__("PIL.Image", fromlist=["Image"]).open(out / "test/depth" / sorted(
-        p.name for p in (out / "test/depth").iterdir())[0]))
-    assert d.dtype == np.uint16
+    first = sorted((out / "test" / "depth").iterdir())[0]
+    assert np.asarray(Image.open(first)).dtype == np.uint16

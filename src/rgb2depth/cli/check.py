@@ -22,12 +22,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     info, summaries = check_dataset(args.data, splits=args.split, progress=not args.quiet)
-    print(f"{args.data}: {info.name} ({info.kind}), depth in {info.depth_units}, "
-          f"range {info.depth_range[0]:g}..{info.depth_range[1]:g}")
-    print(f"{'split':<8} {'paired':<7} {'rgb':>6} {'depth':>6} {'size (HxW)':<14} "
-          f"{'depth min':>10} {'depth max':>10} {'valid':>6}")
+    print(
+        f"{args.data}: {info.name} ({info.kind}), depth in {info.depth_units}, "
+        f"range {info.depth_range[0]:g}..{info.depth_range[1]:g}"
+    )
+    print(
+        f"{'split':<8} {'paired':<7} {'rgb':>6} {'depth':>6} {'size (HxW)':<14} "
+        f"{'depth min':>10} {'depth max':>10} {'valid':>6}"
+    )
     for s in summaries:
         size = ", ".join(f"{h}x{w}" for h, w in s.sizes[:2]) + ("..." if len(s.sizes) > 2 else "")
-        print(f"{s.split:<8} {'yes' if s.paired else 'no':<7} {s.n_rgb:>6} {s.n_depth:>6} "
-              f"{size:<14} {s.depth_min:>10.4g} {s.depth_max:>10.4g} {s.valid_fraction:>6.1%}")
+        print(
+            f"{s.split:<8} {'yes' if s.paired else 'no':<7} {s.n_rgb:>6} {s.n_depth:>6} "
+            f"{size:<14} {s.depth_min:>10.4g} {s.depth_max:>10.4g} {s.valid_fraction:>6.1%}"
+        )
     return 0

@@ -20,7 +20,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="base seed (0)")
     p.add_argument("--out", required=True, help="dataset folder to create")
     p.add_argument(
-        "--unpaired", action="store_true",
+        "--unpaired",
+        action="store_true",
         help="train split as two unaligned domains (RGB-only and depth-only groups)",
     )
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
@@ -31,8 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     info = generate(
-        args.kind, args.out, n=args.n, size=args.size, seed=args.seed,
-        unpaired=args.unpaired, preview=args.preview, overwrite=args.overwrite,
+        args.kind,
+        args.out,
+        n=args.n,
+        size=args.size,
+        seed=args.seed,
+        unpaired=args.unpaired,
+        preview=args.preview,
+        overwrite=args.overwrite,
         progress=not args.quiet,
     )
     counts = info.extra["counts"]

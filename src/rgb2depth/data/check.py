@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from torch import Tensor
 from tqdm.auto import tqdm
 
-from rgb2depth.data.datasets import load_depth
+from rgb2depth.data.datasets import PairedDepthDataset, load_depth
 from rgb2depth.data.format import DatasetInfo, list_split, read_info
 from rgb2depth.data.io import read_rgb
 from rgb2depth.errors import InputError
@@ -28,7 +30,9 @@ class SplitSummary:
     valid_fraction: float
 
 
-def check_split(root: Path, info: DatasetInfo, split: str, *, progress: bool = True) -> SplitSummary:
+def check_split(
+    root: Path, info: DatasetInfo, split: str, *, progress: bool = True
+) -> SplitSummary:
     """Read every RGB image and depth map of ``split``.
 
     Raises:
@@ -36,37 +40,48 @@ def check_split(root: Path, info: DatasetInfo, split: str, *, progress: bool = T
     """
     paired = info.is_paired(split)
     if paired:
-        from rgb2depth.data.datasets import PairedDepthDataset
-
         ds = PairedDepthDataset(root, split)
-        rgb_files, depth_files = ds.rgb_files, ds.depth_files
+        n_rgb = n_depth = len(ds)
+        depths = (ds.load(i) for i in range(len(ds)))  # reads both, checks shapes
     else:
         rgb_files = list(list_split(root, split, "rgb").values())
         depth_files = list(list_split(root, split, "depth").values())
+        n_rgb, n_depth = len(rgb_files), len(depth_files)
+
+        def read_all() -> Iterator[dict[str, Tensor]]:
+            for f in rgb_files:
+                read_rgb(f)
+            for f in depth_files:
+                d, m = load_depth(f, info)
+                yield {"depth": d, "mask": m}
+
+        depths = read_all()
     sizes: set[tuple[int, int]] = set()
     lo, hi, n_valid, n_px = np.inf, -np.inf, 0, 0
-    it = tqdm(range(max(len(rgb_files), len(depth_files))), desc=f"check {split}",
-              unit="file", disable=not progress)
-    for i in it:
-        rgb_shape = read_rgb(rgb_files[i]).shape[:2] if i < len(rgb_files) else None
-        if i < len(depth_files):
-            d, m = load_depth(depth_files[i], info)
-            shape = tuple(d.shape[-2:])
-            if paired and rgb_shape is not None and rgb_shape != shape:
-                raise InputError(
-                    f"{depth_files[i]}: depth map is {shape} (H, W) but its RGB image is {rgb_shape}"
-                )
-            sizes.add(shape)  # type: ignore[arg-type]
-            if m.any():
-                lo, hi = min(lo, float(d[m].min())), max(hi, float(d[m].max()))
-            n_valid += int(m.sum())
-            n_px += m.numel()
-    return SplitSummary(split, paired, len(rgb_files), len(depth_files), sorted(sizes),
-                        float(lo), float(hi), n_valid / max(n_px, 1))
+    for s in tqdm(
+        depths, total=n_depth, desc=f"check {split}", unit="sample", disable=not progress
+    ):
+        d, m = s["depth"], s["mask"]
+        sizes.add((int(d.shape[-2]), int(d.shape[-1])))
+        if m.any():
+            lo, hi = min(lo, float(d[m].min())), max(hi, float(d[m].max()))
+        n_valid += int(m.sum())
+        n_px += m.numel()
+    return SplitSummary(
+        split,
+        paired,
+        n_rgb,
+        n_depth,
+        sorted(sizes),
+        float(lo),
+        float(hi),
+        n_valid / max(n_px, 1),
+    )
 
 
-def check_dataset(root: str | Path, *, splits: list[str] | None = None,
-                  progress: bool = True) -> tuple[DatasetInfo, list[SplitSummary]]:
+def check_dataset(
+    root: str | Path, *, splits: list[str] | None = None, progress: bool = True
+) -> tuple[DatasetInfo, list[SplitSummary]]:
     """Check every split of a dataset folder (or the given ``splits``)."""
     root = Path(root)
     info = read_info(root)

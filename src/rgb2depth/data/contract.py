@@ -6,24 +6,20 @@ of :mod:`rgb2depth.data.transforms`. A **batch** is what ``torch.utils.data.Data
 makes of samples with its default collate: every tensor gains a leading batch
 dimension ``B`` and strings become lists.
 
-===============  =====================  =========  ===============================================
-key              shape (one sample)     dtype      content and units
-===============  =====================  =========  ===============================================
-``rgb``          (C, H, W), C = 3 or 1  float32    image; in [0, 1] as loaded, in [-1, 1] after
-                                                   :class:`~rgb2depth.data.transforms.ToModelRange`;
-                                                   C = 1 after :class:`~rgb2depth.data.transforms.Grayscale`
-``depth``        (1, H, W)              float32    depth in the dataset's ``depth_units`` (``dataset.json``)
-                                                   as loaded, 0 where invalid; after ``ToModelRange``
-                                                   the dataset's ``depth_range`` maps linearly to [-1, 1]
-                                                   (valid depth outside the range is clipped to it) and
-                                                   invalid pixels hold ``ToModelRange.fill`` (+1, far)
-``mask``         (1, H, W)              bool       True where ``depth`` is valid; every transform that
-                                                   moves depth pixels moves the mask with them and never
-                                                   blends valid with invalid depth
-``name``         str                               sample name (file stem); paired samples only
-``rgb_name``     str                               file stem of the RGB image; unpaired samples only
-``depth_name``   str                               file stem of the depth map; unpaired samples only
-===============  =====================  =========  ===============================================
+``rgb``: (C, H, W) float32, C = 3 (or 1 after
+    :class:`~rgb2depth.data.transforms.Grayscale`). In [0, 1] as loaded, in
+    [-1, 1] after :class:`~rgb2depth.data.transforms.ToModelRange`.
+``depth``: (1, H, W) float32. Depth in the dataset's ``depth_units``
+    (``dataset.json``) as loaded, 0 where invalid. After ``ToModelRange`` the
+    dataset's ``depth_range`` maps linearly to [-1, 1] (valid depth outside the
+    range is clipped to it) and invalid pixels hold ``ToModelRange.fill``
+    (+1, the far end).
+``mask``: (1, H, W) bool, True where ``depth`` is valid. Every transform that
+    moves depth pixels moves the mask with them and never blends valid with
+    invalid depth.
+``name``: str, the sample's file stem (paired samples only).
+``rgb_name``, ``depth_name``: str, the file stems of the two halves (unpaired
+    samples only).
 
 Paired samples hold ``rgb``, ``depth``, ``mask`` and ``name`` of one view: geometric
 transforms (resize, crop, flip, rotation) act on all three identically.

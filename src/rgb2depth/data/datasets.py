@@ -26,7 +26,9 @@ def rgb_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div_(255.0)
 
 
-def load_depth(path: Path, info: DatasetInfo, *, allow_nan: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def load_depth(
+    path: Path, info: DatasetInfo, *, allow_nan: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Read one depth file with the dataset's encoding -> ((1, H, W) float32, (1, H, W) bool)."""
     depth, valid = read_depth(
         path,
@@ -61,7 +63,9 @@ class PairedDepthDataset(Dataset):
             names that do not match (the first few are listed).
     """
 
-    def __init__(self, root: str | Path, split: str = "train", *, transform: Transform | None = None):
+    def __init__(
+        self, root: str | Path, split: str = "train", *, transform: Transform | None = None
+    ):
         self.root = Path(root)
         self.split = split
         self.info = read_info(self.root)

@@ -83,7 +83,9 @@ class DatasetInfo:
             raise InputError(f"{where}: depth_range must be finite with min < max, got {[lo, hi]}")
         self.depth_range = (lo, hi)
         if not (isinstance(self.png_scale, (int, float)) and self.png_scale > 0):
-            raise InputError(f"{where}: png_scale must be a positive number, got {self.png_scale!r}")
+            raise InputError(
+                f"{where}: png_scale must be a positive number, got {self.png_scale!r}"
+            )
         if self.intrinsics is not None:
             missing = {"fx", "fy", "cx", "cy"} - set(self.intrinsics)
             if missing:
@@ -140,8 +142,7 @@ def read_info(root: str | Path) -> DatasetInfo:
     path = root / "dataset.json"
     if not path.is_file():
         raise InputError(
-            f"{path} not found: a dataset folder needs a dataset.json "
-            "(see docs/dataset-format.md)"
+            f"{path} not found: a dataset folder needs a dataset.json (see docs/dataset-format.md)"
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -161,17 +162,19 @@ def list_split(root: str | Path, split: str, modality: str) -> dict[str, Path]:
     exts = RGB_EXTENSIONS if modality == "rgb" else DEPTH_EXTENSIONS
     folder = Path(root) / split / modality
     if not folder.is_dir():
-        present = sorted(p.name for p in Path(root).iterdir() if p.is_dir()) if Path(
-            root
-        ).is_dir() else []
-        raise InputError(
-            f"{folder} not found (splits present: {', '.join(present) or 'none'})"
+        present = (
+            sorted(p.name for p in Path(root).iterdir() if p.is_dir())
+            if Path(root).is_dir()
+            else []
         )
+        raise InputError(f"{folder} not found (splits present: {', '.join(present) or 'none'})")
     files: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.suffix.lower() in exts:
             if p.stem in files:
-                raise InputError(f"{folder}: two files named {p.stem!r} ({files[p.stem].name}, {p.name})")
+                raise InputError(
+                    f"{folder}: two files named {p.stem!r} ({files[p.stem].name}, {p.name})"
+                )
             files[p.stem] = p
     if not files:
         raise InputError(f"{folder} holds no {modality} file ({', '.join(exts)})")
