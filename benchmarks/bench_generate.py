@@ -36,7 +36,9 @@ def cpu_name() -> str:
 
 def bench_render(kind: str, n: int, size: int) -> float:
     k = get_kind(kind)
-    groups = [k.sample_group(scene_rng(0, kind, 0, g)) for g in range(max(1, n // k.views_per_group))]
+    groups = [
+        k.sample_group(scene_rng(0, kind, 0, g)) for g in range(max(1, n // k.views_per_group))
+    ]
     k.render(groups[0], scene_rng(0, kind, 1, 0), size, size)  # warm-up
     t0 = time.perf_counter()
     for i in range(n):
@@ -58,9 +60,10 @@ def main() -> None:
     ap.add_argument("--kinds", nargs="+", default=list(SCENE_KINDS), choices=list(SCENE_KINDS))
     args = ap.parse_args()
 
-
-    print(f"machine: {cpu_name()}, {os.cpu_count()} logical cores, Python "
-          f"{platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} logical cores, Python "
+        f"{platform.python_version()}, numpy {np.__version__}"
+    )
     print(f"settings: {args.size}x{args.size}, n={args.n} per kind, one process, seed 0\n")
     print("| kind | render (samples/s) | render+write (samples/s) | target | met |")
     print("|---|---:|---:|---:|---|")

@@ -49,7 +49,8 @@ class PlannedSample:
         return f"{self.index:06d}"
 
 
-def _seed(seed: int, kind: str, stream: int, index: int) -> np.random.Generator:
+def scene_rng(seed: int, kind: str, stream: int, index: int) -> np.random.Generator:
+    """The RNG of group ``index`` (``stream`` 0) or sample ``index`` (``stream`` 1)."""
     key = zlib.crc32(kind.encode())
     return np.random.default_rng(np.random.SeedSequence([seed, key, stream, index]))
 
@@ -96,18 +97,24 @@ def parse_size(size: int | str | tuple[int, int]) -> tuple[int, int]:
             else:
                 h = w = int(text)
         except ValueError:
-            raise InputError(f"size must be S or WxH in pixels (e.g. 128, 160x128), got {size!r}") from None
+            raise InputError(
+                f"size must be S or WxH in pixels (e.g. 128, 160x128), got {size!r}"
+            ) from None
     if not (16 <= h <= 4096 and 16 <= w <= 4096):
         raise InputError(f"size must be between 16 and 4096 pixels per side, got {w}x{h} (WxH)")
     return int(h), int(w)
 
 
 def render_one(
-    kind: SceneKind, seed: int, p: PlannedSample, height: int, width: int,
+    kind: SceneKind,
+    seed: int,
+    p: PlannedSample,
+    height: int,
+    width: int,
     group_params: dict[str, Any],
 ) -> RenderedSample:
     """Render planned sample ``p`` (its RNG depends only on seed, kind and index)."""
-    return kind.render(group_params, _seed(seed, kind.name, 1, p.index), height, width, p.view)
+    return kind.render(group_params, scene_rng(seed, kind.name, 1, p.index), height, width, p.view)
 
 
 def sample_valid(kind: SceneKind, sample: RenderedSample) -> np.ndarray:
@@ -171,7 +178,7 @@ def generate(
         bar = tqdm(planned, desc=f"generate {k.name}", unit="sample", disable=not progress)
         for p in bar:
             if p.group not in groups:
-                groups[p.group] = k.sample_group(_seed(seed, k.name, 0, p.group))
+                groups[p.group] = k.sample_group(scene_rng(seed, k.name, 0, p.group))
             sample = render_one(k, seed, p, height, width, groups[p.group])
             valid = sample_valid(k, sample)
             if p.view in ("paired", "rgb"):
