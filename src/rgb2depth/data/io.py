@@ -137,6 +137,10 @@ def _open_image(path: Path) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
     except UnidentifiedImageError:
+        with open(path, "rb") as f:
+            head = f.read(8)
+        if head.startswith((b"\x89PNG", b"\xff\xd8\xff")):
+            raise InputError(f"{path}: corrupt or truncated image (header unreadable)") from None
         raise InputError(f"{path}: not an image PIL can read (accepted: PNG, JPEG)") from None
     except Image.DecompressionBombWarning:
         raise InputError(f"{path}: image over {MAX_PIXELS // 1_000_000} megapixels") from None
