@@ -72,6 +72,12 @@ def test_generate_is_byte_identical(tmp_path: Path, planes) -> None:
     assert a["train/depth/000000.png"] != c["train/depth/000000.png"]
 
 
+def test_workers_do_not_change_the_files(tmp_path: Path) -> None:
+    generate("surfaces", tmp_path / "one", n=10, size=24, seed=2, progress=False, workers=1)
+    generate("surfaces", tmp_path / "two", n=10, size=24, seed=2, progress=False, workers=2)
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+
+
 def test_generate_refuses_existing_and_overwrites(tmp_path: Path, planes) -> None:
     out = tmp_path / "d"
     generate(planes, out, n=4, size=16, progress=False)
@@ -104,6 +110,7 @@ def test_interrupted_generation_leaves_nothing(tmp_path: Path, planes, monkeypat
         ({"n": 2, "size": "abc"}, "size must be S or WxH"),
         ({"n": 2, "size": 4}, "between 16 and 4096"),
         ({"n": 2, "seed": -1}, "seed must be a non-negative"),
+        ({"n": 2, "workers": 0}, "workers must be a positive"),
     ],
 )
 def test_bad_arguments(tmp_path: Path, planes, kwargs, message) -> None:

@@ -16,6 +16,7 @@ from rgb2depth.baselines import MeanDepth, MeanDepthMap
 from rgb2depth.data import PairedDepthDataset
 from rgb2depth.data.io import atomic_path
 from rgb2depth.data.synthetic import generate
+from rgb2depth.data.synthetic.generate import default_workers
 from rgb2depth.metrics import DepthMetricAccumulator
 
 SHOWN = ("abs_rel", "rmse", "mae", "log10", "delta1", "delta2", "delta3")
@@ -48,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         preview=True,
         overwrite=True,
         progress=not args.quiet,
+        workers=default_workers(),
     )
     train = PairedDepthDataset(data, "train")
     test = PairedDepthDataset(data, "test")

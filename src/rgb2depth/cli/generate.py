@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rgb2depth.data.synthetic import SCENE_KINDS, generate
+from rgb2depth.data.synthetic.generate import default_workers
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +27,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
     p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help=f"processes rendering in parallel (default: all cores, {default_workers()} here); "
+        "the files do not depend on it",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -41,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
         preview=args.preview,
         overwrite=args.overwrite,
         progress=not args.quiet,
+        workers=args.workers,
     )
     counts = info.extra["counts"]
     parts = [f"{s}: {c['rgb']} rgb / {c['depth']} depth" for s, c in counts.items()]

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 from tqdm.auto import tqdm
 
 from rgb2depth.data.format import DatasetInfo
@@ -105,23 +107,71 @@ def parse_size(size: int | str | tuple[int, int]) -> tuple[int, int]:
     return int(h), int(w)
 
 
-def render_one(
-    kind: SceneKind,
-    seed: int,
-    p: PlannedSample,
-    height: int,
-    width: int,
-    group_params: dict[str, Any],
-) -> RenderedSample:
-    """Render planned sample ``p`` (its RNG depends only on seed, kind and index)."""
-    return kind.render(group_params, scene_rng(seed, kind.name, 1, p.index), height, width, p.view)
-
-
 def sample_valid(kind: SceneKind, sample: RenderedSample) -> np.ndarray:
     """The valid-depth mask of a rendered sample."""
     if kind.all_valid:
         return np.ones(sample.depth.shape, dtype=bool)
     return np.isfinite(sample.depth) & (sample.depth != 0)
+
+
+def _write_png(path: Path, array: np.ndarray) -> None:
+    # Inside the writer's temporary folder: the folder rename is the atomic step.
+    Image.fromarray(array).save(path, format="PNG", compress_level=_PNG_LEVEL)
+
+
+_PNG_LEVEL = 3  # zlib level: as small as 6 on these images within 1%, and faster
+_JOB: dict[str, Any] = {}
+
+
+def _render_group(chunk: list[PlannedSample]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Render and write the views of one group; return its parameters and meta rows.
+
+    Runs in a worker process (or in-process for one worker); the job settings
+    are in ``_JOB`` (set before the pool starts, inherited by the workers).
+    """
+    k: SceneKind = _JOB["kind"]
+    seed, height, width, root = _JOB["seed"], _JOB["height"], _JOB["width"], _JOB["root"]
+    group = k.sample_group(scene_rng(seed, k.name, 0, chunk[0].group))
+    rows = []
+    for p in chunk:
+        sample = k.render(group, scene_rng(seed, k.name, 1, p.index), height, width, p.view)
+        if p.view in ("paired", "rgb"):
+            _write_png(root / p.split / "rgb" / f"{p.name}.png", sample.rgb)
+        if p.view in ("paired", "depth"):
+            counts = encode_depth_png(
+                sample.depth,
+                scale=k.png_scale,
+                offset=k.png_offset,
+                valid=sample_valid(k, sample),
+            )
+            _write_png(root / p.split / "depth" / f"{p.name}.png", counts)
+        rows.append({"name": p.name, "group": p.group, "view": p.view, **sample.meta})
+    return group, rows
+
+
+def _preview(root: Path, info: DatasetInfo, limit: int = 24) -> np.ndarray:
+    """A contact sheet of the first paired samples, read back from the written files."""
+    from rgb2depth.data.datasets import PairedDepthDataset
+    from rgb2depth.viz import colorize_depth, contact_sheet
+
+    tiles: list[list[np.ndarray]] = []
+    for split in info.splits:
+        if not info.is_paired(split):
+            continue
+        ds = PairedDepthDataset(root, split)
+        for i in range(min(len(ds), limit - len(tiles))):
+            s = ds.load(i)
+            rgb = (s["rgb"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+            tiles.append([rgb, colorize_depth(s["depth"][0].numpy(), s["mask"][0].numpy())])
+    return contact_sheet(tiles, columns=4)
+
+
+def default_workers() -> int:
+    """Processes ``generate`` uses by default: every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def generate(
@@ -135,11 +185,13 @@ def generate(
     preview: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    workers: int = 1,
 ) -> DatasetInfo:
     """Render ``n`` samples of ``kind`` into the dataset folder ``out``.
 
     The folder is assembled under a temporary name and renamed at the end, so an
-    interrupted run leaves nothing at ``out``.
+    interrupted run leaves nothing at ``out``. Every file depends only on the
+    arguments, not on ``workers``.
 
     Args:
         kind: a kind name (``faces``, ``surfaces``, ``rooms``) or instance.
@@ -148,9 +200,11 @@ def generate(
         size: ``S`` or ``"WxH"`` in pixels, or ``(H, W)``.
         seed: base seed; the same arguments give byte-identical files.
         unpaired: train split as two unaligned domains (see module docstring).
-        preview: also write ``preview.png``, a contact sheet of RGB and colourised depth.
+        preview: also write ``preview.png``, a contact sheet of RGB and colourised
+            depth of the first paired samples.
         overwrite: replace an existing ``out``.
         progress: show a progress bar.
+        workers: processes rendering groups in parallel (1: in this process).
 
     Returns:
         The :class:`DatasetInfo` written to ``out/dataset.json``.
@@ -162,48 +216,55 @@ def generate(
         raise InputError(f"n must be a positive integer, got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError(f"workers must be a positive integer, got {workers!r}")
     height, width = parse_size(size)
     planned = plan(k, n, unpaired=unpaired)
     splits = [s for s in SPLITS if any(p.split == s for p in planned)]
-    counts = {s: {"rgb": 0, "depth": 0} for s in splits}
-    groups: dict[int, dict[str, Any]] = {}
-    previews: list[list[np.ndarray]] = []
+    chunks: list[list[PlannedSample]] = []
+    for p in planned:
+        if chunks and chunks[-1][0].group == p.group:
+            chunks[-1].append(p)
+        else:
+            chunks.append([p])
     out = Path(out)
 
     with atomic_dir(out, overwrite=overwrite) as tmp:
         for s in splits:
             (tmp / s / "rgb").mkdir(parents=True)
             (tmp / s / "depth").mkdir(parents=True)
-        metas = {s: [] for s in splits}
-        bar = tqdm(planned, desc=f"generate {k.name}", unit="sample", disable=not progress)
-        for p in bar:
-            if p.group not in groups:
-                groups[p.group] = k.sample_group(scene_rng(seed, k.name, 0, p.group))
-            sample = render_one(k, seed, p, height, width, groups[p.group])
-            valid = sample_valid(k, sample)
-            if p.view in ("paired", "rgb"):
-                save_png(tmp / p.split / "rgb" / f"{p.name}.png", sample.rgb)
-                counts[p.split]["rgb"] += 1
-            if p.view in ("paired", "depth"):
-                counts_png = encode_depth_png(
-                    sample.depth, scale=k.png_scale, offset=k.png_offset, valid=valid
-                )
-                save_png(tmp / p.split / "depth" / f"{p.name}.png", counts_png)
-                counts[p.split]["depth"] += 1
-            metas[p.split].append({"name": p.name, "group": p.group, "view": p.view, **sample.meta})
-            if preview and len(previews) < 24 and p.view == "paired":
-                from rgb2depth.viz import colorize_depth
+        _JOB.update(kind=k, seed=seed, height=height, width=width, root=tmp)
+        bar = tqdm(total=n, desc=f"generate {k.name}", unit="sample", disable=not progress)
+        results: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        try:
+            if workers == 1:
+                for chunk in chunks:
+                    results.append(_render_group(chunk))
+                    bar.update(len(chunk))
+            else:
+                import multiprocessing
 
-                previews.append([sample.rgb, colorize_depth(sample.depth, valid)])
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for result in pool.imap(_render_group, chunks):
+                        results.append(result)
+                        bar.update(len(result[1]))
+        finally:
+            bar.close()
+            _JOB.clear()
+        metas: dict[str, list[dict[str, Any]]] = {s: [] for s in splits}
+        counts = {s: {"rgb": 0, "depth": 0} for s in splits}
+        for chunk, (_, rows) in zip(chunks, results, strict=True):
+            for p, row in zip(chunk, rows, strict=True):
+                metas[p.split].append(row)
+                counts[p.split]["rgb"] += p.view in ("paired", "rgb")
+                counts[p.split]["depth"] += p.view in ("paired", "depth")
         for s in splits:
             lines = [json.dumps(m, sort_keys=True) for m in metas[s]]
             (tmp / s / "meta.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        group_split = {p.group: p.split for p in planned}
         with open(tmp / "groups.jsonl", "w", encoding="utf-8") as f:
-            for g, params in groups.items():
-                row = {"group": g, "split": group_split[g], "params": params}
-                f.write(json.dumps(row, sort_keys=True))
-                f.write("\n")
+            for chunk, (params, _) in zip(chunks, results, strict=True):
+                row = {"group": chunk[0].group, "split": chunk[0].split, "params": params}
+                f.write(json.dumps(row, sort_keys=True) + "\n")
         info = DatasetInfo(
             name=f"synthetic-{k.name}",
             kind=k.name,
@@ -233,8 +294,6 @@ def generate(
         (tmp / "dataset.json").write_text(
             json.dumps(info.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
         )
-        if preview and previews:
-            from rgb2depth.viz import contact_sheet
-
-            save_png(tmp / "preview.png", contact_sheet(previews, columns=4))
+        if preview and any(info.is_paired(s) for s in splits):
+            save_png(tmp / "preview.png", _preview(tmp, info))
     return info
