@@ -72,6 +72,13 @@ def test_generate_is_byte_identical(tmp_path: Path, planes) -> None:
     assert a["train/depth/000000.png"] != c["train/depth/000000.png"]
 
 
+@pytest.mark.parametrize("kind", sorted(SCENE_KINDS))
+def test_every_kind_is_byte_identical(tmp_path: Path, kind: str) -> None:
+    for name in ("a", "b"):
+        generate(kind, tmp_path / name, n=3, size=24, seed=5, unpaired=True, progress=False)
+    assert tree_digest(tmp_path / "a") == tree_digest(tmp_path / "b")
+
+
 def test_workers_do_not_change_the_files(tmp_path: Path) -> None:
     generate("surfaces", tmp_path / "one", n=10, size=24, seed=2, progress=False, workers=1)
     generate("surfaces", tmp_path / "two", n=10, size=24, seed=2, progress=False, workers=2)
