@@ -15,7 +15,7 @@ from pathlib import Path
 from rgb2depth.baselines import MeanDepth, MeanDepthMap
 from rgb2depth.data import PairedDepthDataset
 from rgb2depth.data.io import atomic_path
-from rgb2depth.data.synthetic import generate
+from rgb2depth.data.synthetic import generate, parse_size
 from rgb2depth.data.synthetic.generate import default_workers
 from rgb2depth.metrics import DepthMetricAccumulator
 
@@ -63,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         for s in test:
             acc.update(model(s)[None], s["depth"][None], mask=s["mask"][None])
         results[name] = acc.compute()
+    h, w = parse_size(args.size)
     print(
-        f"\n{len(test)} test faces of held-out identities, {info.image_size[1]}x"
-        f"{info.image_size[0]}, depth in {info.depth_units}; per-image mean, valid pixels only"
+        f"\n{len(test)} test faces of held-out identities, {w}x{h}, depth in "
+        f"{info.depth_units}; per-image mean, valid pixels only"
     )
     print(f"{'predictor':<22}" + "".join(f"{m:>10}" for m in SHOWN))
     for name, r in results.items():

@@ -42,7 +42,7 @@ def check_split(
     if paired:
         ds = PairedDepthDataset(root, split)
         n_rgb = n_depth = len(ds)
-        depths = (ds.load(i) for i in range(len(ds)))  # reads both, checks shapes
+        depths: Iterator[dict[str, Tensor]] = (ds.load(i) for i in range(len(ds)))
     else:
         rgb_files = list(list_split(root, split, "rgb").values())
         depth_files = list(list_split(root, split, "depth").values())

@@ -5,7 +5,7 @@ Both return samples as :mod:`rgb2depth.data.contract` defines them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,10 @@ class PairedDepthDataset(Dataset):
                 f"but its RGB image is {tuple(rgb.shape[-2:])}"
             )
         return {"rgb": rgb, "depth": depth, "mask": mask, "name": self.names[index]}
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
 
     def __getitem__(self, index: int) -> Sample:
         sample = self.load(index)
