@@ -98,6 +98,7 @@ def test_check_reports_wrong_depth_dtype(planes_dataset: Path, capsys) -> None:
     assert_one_line_error(code, err, "000016.png", "16-bit single channel")
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     r = subprocess.run(

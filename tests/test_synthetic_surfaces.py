@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from rgb2depth.data.synthetic import surfaces
 from rgb2depth.data.synthetic.surfaces import (
     DEPTH_WINDOW_MM,
     RGB_WINDOW_MM,
@@ -149,3 +152,86 @@ def test_bad_arguments_raise(kind: Surfaces, group: dict) -> None:
         kind.render(group, np.random.default_rng(0), 32, 32, "stereo")  # type: ignore[arg-type]
     with pytest.raises(InputError, match="height"):
         kind.render(group, np.random.default_rng(0), 0, 32)
+
+
+def _cubic_bspline(t: np.ndarray) -> np.ndarray:
+    """The centred cubic B-spline (support [-2, 2])."""
+    t = np.abs(t)
+    return np.where(
+        t < 1.0, (4.0 - 6.0 * t**2 + 3.0 * t**3) / 6.0, np.clip(2.0 - t, 0, None) ** 3 / 6.0
+    )
+
+
+def test_fbm_equals_the_sum_of_its_octaves(kind: Surfaces) -> None:
+    # The renderer refines coarse octaves onto the finest lattice and interpolates
+    # once; the reference interpolates every octave's hashed lattice on its own.
+    g = kind.sample_group(np.random.default_rng(21))
+    for cell, octaves, gain, salts in [(0.05, 3, 0.55, [1, 2]), (0.7, 2, 0.45, [4, 3, 5, 6])]:
+        for size, n in [(0.4, 24), (0.9, 20)]:
+            xs, ys, pix = Surfaces.window_grid(3.1, 5.7, size, n, n + 3)
+            got = surfaces._fbm(xs, ys, cell, octaves, gain, g["seed"], salts, pix)
+            want = np.zeros(got.shape)
+            norm = sum(gain ** (2 * o) for o in range(octaves))
+            for o in range(octaves):
+                c = cell / 2.0**o
+                weight = gain**o * min(max(c / pix - 1.0, 0.0), 1.0) / np.sqrt(norm)
+                if weight == 0.0:
+                    continue
+                i0, j0 = int(np.floor(xs[0] / c)) - 1, int(np.floor(ys[0] / c)) - 1
+                ni, nj = int(np.floor(xs[-1] / c)) + 3 - i0, int(np.floor(ys[-1] / c)) + 3 - j0
+                octave_salts = np.array([surfaces._salt(g["seed"], k * 16 + o) for k in salts])
+                lat = surfaces._lattice(i0, ni, j0, nj, octave_salts.astype(np.uint32), 1.0)
+                lat = (lat.astype(np.float64) - 0.5) * surfaces._NOISE_NORM
+                bx = _cubic_bspline(xs[:, None] / c - np.arange(i0, i0 + ni)[None, :])
+                by = _cubic_bspline(ys[:, None] / c - np.arange(j0, j0 + nj)[None, :])
+                want += weight * np.einsum("hj,cij,wi->chw", by, lat, bx)
+            np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def _all_grooves_cut(fam, xs: np.ndarray, ys: np.ndarray, pix: float) -> np.ndarray:
+    """Reference groove cut: every groove of the family on every pixel, minimum."""
+    nx, ny = fam.normal
+    ux, uy = fam.along
+    footprint = 0.5 * pix * (abs(nx) + abs(ny))
+    s = ys[:, None] * ny + xs[None, :] * nx
+    t = ys[:, None] * uy + xs[None, :] * ux
+    out = np.zeros(s.shape)
+    for g in range(fam.pos.size):
+        hw_eff = np.hypot(fam.halfwidth[g], footprint)
+        r = np.abs(s - fam.pos[g]) / hw_eff
+        a = fam.ushape[g]
+        prof = np.maximum(1.0 - (1.0 - a) * r - a * r * r, 0.0)
+        m = 0.5 + 0.5 * np.cos(fam.omega[g] * t + fam.phase[g])
+        gate = np.clip(fam.gate_b[g] + fam.gate_k[g] * m, 0.0, 1.0)
+        out = np.minimum(out, -fam.depth[g] * fam.halfwidth[g] / hw_eff * prof * gate)
+    return out
+
+
+@pytest.mark.parametrize("angle", [None, 65.0, -80.0])  # sampled angles, and steep ones
+def test_grooves_are_the_deepest_groove_over_each_pixel(kind: Surfaces, angle) -> None:
+    g = kind.sample_group(np.random.default_rng(22))
+    for fam in Surfaces()._liner(g).families:
+        if angle is not None:  # runs along the rows instead of down the columns
+            th = np.radians(angle)
+            fam = dataclasses.replace(fam, normal=(np.sin(th), np.cos(th)),
+                                      along=(np.cos(th), -np.sin(th)))  # fmt: skip
+        for size, h, w in [(1.9, 48, 40), (4.2, 30, 37), (0.5, 9, 8)]:
+            xs, ys, pix = Surfaces.window_grid(2.3, 4.1, size, h, w)
+            pad = fam.band(pix)[2] + 1
+            out = np.zeros((h + 2 * pad, w + 2 * pad), np.float32)
+            surfaces._groove_cut(fam, xs, ys, pix, out, pad)
+            want = _all_grooves_cut(fam, xs, ys, pix)
+            np.testing.assert_allclose(out[pad:-pad, pad:-pad], want, atol=1e-4)
+
+
+def test_cache_never_serves_another_liner(group: dict) -> None:
+    warm = Surfaces()
+    first = warm.render(group, np.random.default_rng(5), 40, 40)
+    other = copy.deepcopy(group)  # same seed, other grooves
+    other["grooves"][0]["spacing_mm"] *= 2.0
+    a = warm.render(other, np.random.default_rng(5), 40, 40)
+    b = Surfaces().render(other, np.random.default_rng(5), 40, 40)
+    assert a.depth.tobytes() == b.depth.tobytes()
+    assert a.depth.tobytes() != first.depth.tobytes()
+    again = warm.render(group, np.random.default_rng(5), 40, 40)
+    assert again.depth.tobytes() == first.depth.tobytes()

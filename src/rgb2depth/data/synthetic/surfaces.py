@@ -20,10 +20,12 @@ resolution and overlapping windows agree. The height is
   ``-angle_deg`` (20-40 deg either side of the horizontal; positive angles rise to
   the right in the image). Each groove has its own position, depth, half-width and
   profile (between V and U) and a depth modulation along the groove; some grooves
-  are interrupted. A pixel's cut is found from its projection onto the family's
-  normal direction, through a 1-D table of the two deepest grooves near it;
+  are interrupted. A pixel's cut is the deepest of the grooves over it; each groove
+  is evaluated only on the short run of pixels it covers in every column (row);
 * pores (small, steep, possibly elongated like graphite flakes) and pits (larger,
   sparser bowls): at most one per cell of a hashed lattice, so they need no storage;
+  each is evaluated on the pixel box around it and overlapping holes combine by
+  their minimum;
 * scratches: thin long V lines, mostly axial (piston-ring wear).
 
 Features thinner than a pixel are pre-filtered analytically (widened to the pixel
@@ -39,7 +41,7 @@ the polished patches, vignetting, slight defocus and sensor noise.
 
 from __future__ import annotations
 
-import json
+import copy
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -75,6 +77,8 @@ _SALT_PORES, _SALT_PITS = 100, 200
 
 # ----------------------------------------------------------------------------- noise
 
+_F32 = np.float32
+
 
 def _mix32(x: np.ndarray) -> np.ndarray:
     """Integer hash (lowbias32) of a uint32 array, elementwise."""
@@ -85,19 +89,33 @@ def _mix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
+def _mix32_inplace(x: np.ndarray) -> np.ndarray:
+    """:func:`_mix32` of a uint32 array, computed in place (for large arrays)."""
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> np.uint32(16)
+    return x
+
+
 def _salt(seed: int, k: int) -> np.uint32:
     return np.uint32((seed * 0x9E3779B1 + k * 0x85EBCA77 + 0x27D4EB2F) & 0xFFFFFFFF)
 
 
 def _hash_uniform(jj: np.ndarray, ii: np.ndarray, salt: np.ndarray | np.uint32) -> np.ndarray:
-    """Uniform [0, 1) float64 values hashed from integer lattice coordinates.
+    """Uniform [0, 1) float32 values hashed from integer lattice coordinates.
 
-    ``jj`` and ``ii`` broadcast against each other (and against ``salt``).
+    ``jj`` and ``ii`` broadcast against each other (and against ``salt``); the
+    values are multiples of 2**-24, so float32 holds them exactly.
     """
     j = (jj + 65536).astype(np.uint32)
     i = (ii + 65536).astype(np.uint32)
-    h = _mix32(i ^ _mix32(j ^ _mix32(np.array(salt, dtype=np.uint32, ndmin=1))))
-    return (h >> np.uint32(8)).astype(np.float64) * (1.0 / (1 << 24))
+    h = _mix32_inplace(i ^ _mix32(j ^ _mix32(np.array(salt, dtype=np.uint32, ndmin=1))))
+    h >>= np.uint32(8)
+    u = h.astype(_F32)
+    u *= _F32(1.0 / (1 << 24))
+    return u
 
 
 def _unit(h: np.ndarray) -> np.ndarray:
@@ -114,61 +132,67 @@ def _spline_taps(coords: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarra
     """
     g = coords / cell
     i = np.floor(g)
-    f = g - i
-    i = i.astype(np.int64)
-    start = int(i[0]) - 1
+    f = (g - i).astype(_F32)
+    first = int(i[0])
     f2 = f * f
-    f3 = f2 * f
-    w = np.stack(
-        [
-            (1.0 - f) ** 3,
-            3.0 * f3 - 6.0 * f2 + 4.0,
-            -3.0 * f3 + 3.0 * f2 + 3.0 * f + 1.0,
-            f3,
-        ]
-    )
-    return i - start - 1, (w / 6.0).astype(np.float32), start, int(i[-1]) - start + 3
+    w = np.empty((4, f.size), _F32)
+    np.multiply(f2, f, out=w[3])
+    w[3] *= _F32(1.0 / 6.0)  # f^3 / 6
+    np.subtract(_F32(1.0), f, out=w[0])
+    np.multiply(w[0], w[0], out=w[2])
+    w[0] *= w[2]
+    w[0] *= _F32(1.0 / 6.0)  # (1 - f)^3 / 6
+    np.multiply(w[3], _F32(3.0), out=w[1])
+    w[1] -= f2
+    w[1] += _F32(2.0 / 3.0)  # (3 f^3 - 6 f^2 + 4) / 6
+    np.subtract(_F32(1.0), w[0], out=w[2])
+    w[2] -= w[1]
+    w[2] -= w[3]  # the weights sum to one
+    return (i - first).astype(np.intp), w, first - 1, int(i[-1]) - first + 4
 
 
-def _noise(xs: np.ndarray, ys: np.ndarray, cell: float, salts: list[np.uint32]) -> np.ndarray:
-    """Smooth value noise, zero mean and unit variance, on the grid ``ys x xs`` (mm).
+def _lattice(i0: int, ni: int, j0: int, nj: int, salts: np.ndarray, scale: float) -> np.ndarray:
+    """Lattice values of value noise on global nodes, (len(salts), ni, nj) float32.
 
-    One field per salt: returns (len(salts), H, W) float32. The field is a fixed
-    function of the coordinates (lattice values hashed from global node indices,
-    cubic B-spline interpolation done as two separable 4-tap passes).
+    ``[c, i - i0, j - j0]`` holds node (i, j) (i along x, j along y) of the field
+    with salt ``salts[c]``: ``scale`` times a uniform [0, 1] value hashed from
+    (j, i, salt) alone (the caller removes the mean).
     """
-    ix, wx, ix0, nx = _spline_taps(xs, cell)
-    iy, wy, iy0, ny = _spline_taps(ys, cell)
-    ii = np.arange(ix0, ix0 + nx, dtype=np.int64)[None, None, :]
-    jj = np.arange(iy0, iy0 + ny, dtype=np.int64)[None, :, None]
-    salt = np.array(salts, dtype=np.uint32)[:, None, None]
-    lattice = ((_hash_uniform(jj, ii, salt) - 0.5) * _NOISE_NORM).astype(np.float32)
-    # Few nodes (coarse noise): contract with the dense weight matrix (numpy's own
-    # einsum loop, no BLAS threads); many nodes: four gathers per axis.
-    if nx <= _DENSE_NODES:
-        rows = np.einsum("cji,wi->cjw", lattice, _dense(ix, wx, nx))
-    else:
-        rows = np.take(lattice, ix, axis=2) * wx[0]
-        for a in range(1, 4):
-            rows += np.take(lattice, ix + a, axis=2) * wx[a]
-    if ny <= _DENSE_NODES:
-        return np.einsum("hj,cjw->chw", _dense(iy, wy, ny), rows)
-    out = np.take(rows, iy, axis=1) * wy[0][:, None]
-    for a in range(1, 4):
-        out += np.take(rows, iy + a, axis=1) * wy[a][:, None]
+    j = (np.arange(j0, j0 + nj, dtype=np.int64) + 65536).astype(np.uint32)
+    i = (np.arange(i0, i0 + ni, dtype=np.int64) + 65536).astype(np.uint32)
+    inner = _mix32(j[None, :] ^ _mix32(salts)[:, None])  # (C, nj)
+    v = _mix32_inplace(i[None, :, None] ^ inner[:, None, :]).astype(_F32)
+    v *= _F32(scale / 2.0**32)
+    return v
+
+
+def _refine(a: np.ndarray, axis: int) -> np.ndarray:
+    """The same cubic B-spline on a lattice of half the spacing along ``axis``.
+
+    Knot insertion: control points on nodes ``n0 .. n1`` (spacing c) give the
+    control points on nodes ``2 n0 + 2 .. 2 n1 - 1`` (spacing c / 2) of the same
+    function, ``(a[n-1] + 6 a[n] + a[n+1]) / 8`` at node 2n and
+    ``(a[n] + a[n+1]) / 2`` at node 2n + 1.
+    """
+
+    def sl(s: slice) -> tuple[slice, ...]:
+        idx = [slice(None)] * a.ndim
+        idx[axis] = s
+        return tuple(idx)
+
+    n = a.shape[axis]
+    shape = list(a.shape)
+    shape[axis] = 2 * n - 4
+    out = np.empty(shape, _F32)
+    even, odd = out[sl(slice(0, None, 2))], out[sl(slice(1, None, 2))]
+    lo, mid, hi = a[sl(slice(None, -2))], a[sl(slice(1, -1))], a[sl(slice(2, None))]
+    np.add(lo, hi, out=even)
+    even *= _F32(1.0 / 6.0)
+    even += mid
+    even *= _F32(0.75)
+    np.add(mid, hi, out=odd)
+    odd *= _F32(0.5)
     return out
-
-
-_DENSE_NODES = 12
-
-
-def _dense(idx: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
-    """The (len(idx), n) matrix of 4-tap weights ``w`` starting at nodes ``idx``."""
-    m = np.zeros((idx.size, n), np.float32)
-    rows = np.arange(idx.size)
-    for a in range(4):
-        m[rows, idx + a] = w[a]
-    return m
 
 
 def _fbm(
@@ -181,28 +205,87 @@ def _fbm(
     salts: list[int],
     pix: float,
 ) -> np.ndarray:
-    """Fractal sums of :func:`_noise` octaves, one per salt: (len(salts), H, W).
+    """Fractal sums of value-noise octaves, one per salt: (len(salts), H, W) float32.
 
-    Unit variance at fine resolution. Octaves whose lattice spacing is below two
-    pixels fade out (band limit), so a coarse render sees the area average of the
+    Octave ``o`` is cubic B-spline value noise (unit variance) on a lattice of
+    spacing ``cell / 2**o`` whose node values are hashed from global node indices,
+    so the field is a fixed function of the coordinates (mm). The sum is unit
+    variance at fine resolution. Octaves whose lattice spacing is below two pixels
+    fade out (band limit), so a coarse render sees the area average of the
     surface, not aliasing.
+
+    The octaves are summed on the lattice, not on the pixels: a cubic B-spline is
+    exactly a cubic B-spline on a lattice of half its spacing (:func:`_refine`),
+    so the coarse octaves are refined down to the finest one in use and the sum is
+    interpolated once, with two separable 4-tap passes.
     """
-    total = np.zeros((len(salts), ys.size, xs.size), np.float32)
+    weights = []
     norm = 0.0
     amp = 1.0
     for o in range(octaves):
-        c = cell / (2.0**o)
         norm += amp * amp
-        weight = amp * min(max(c / pix - 1.0, 0.0), 1.0)
-        if weight > 0.0:
-            total += weight * _noise(xs, ys, c, [_salt(seed, k * 16 + o) for k in salts])
+        weights.append(amp * min(max(cell / (2.0**o) / pix - 1.0, 0.0), 1.0))
         amp *= gain
-    return total / math.sqrt(norm)
+    used = [o for o in range(octaves) if weights[o] > 0.0]
+    if not used:
+        return np.zeros((len(salts), ys.size, xs.size), _F32)
+    fine = used[-1]
+    ix, wx, ix0, nx = _spline_taps(xs, cell / 2.0**fine)
+    iy, wy, iy0, ny = _spline_taps(ys, cell / 2.0**fine)
+    # Node ranges (first and last, along x and y) needed at each octave's level.
+    ranges = [(ix0, ix0 + nx - 1, iy0, iy0 + ny - 1)]
+    for _ in range(fine):
+        i_lo, i_hi, j_lo, j_hi = ranges[0]
+        ranges.insert(0, ((i_lo - 2) // 2, (i_hi + 2) // 2, (j_lo - 2) // 2, (j_hi + 2) // 2))
+    scale = _NOISE_NORM / math.sqrt(norm)
+    ctrl = None
+    for o in range(fine + 1):
+        i_lo, i_hi, j_lo, j_hi = ranges[o]
+        if ctrl is not None:
+            ctrl = _refine(_refine(ctrl, 1), 2)
+            oi = i_lo - 2 * ranges[o - 1][0] - 2
+            oj = j_lo - 2 * ranges[o - 1][2] - 2
+            ctrl = ctrl[:, oi : oi + i_hi - i_lo + 1, oj : oj + j_hi - j_lo + 1]
+        if weights[o] > 0.0:
+            octave_salts = np.array([_salt(seed, k * 16 + o) for k in salts], np.uint32)
+            ni, nj = i_hi - i_lo + 1, j_hi - j_lo + 1
+            lat = _lattice(i_lo, ni, j_lo, nj, octave_salts, weights[o] * scale)
+            if ctrl is None:  # the coarsest octave takes the mean of all of them
+                lat -= _F32(0.5 * scale * sum(weights))
+                ctrl = lat
+            else:
+                ctrl = np.add(ctrl, lat, out=lat)
+    assert ctrl is not None
+    # x pass on the x-major control lattice (whole rows of nodes are gathered),
+    # then the y pass on the transposed result: (C, nx, ny) -> (C, W, ny) -> (C, H, W).
+    rows = np.empty((len(salts), xs.size, ny), _F32)
+    _spline_pass(ctrl, ix, wx, rows)
+    cols = np.ascontiguousarray(rows.transpose(0, 2, 1))
+    out = np.empty((len(salts), ys.size, xs.size), _F32)
+    _spline_pass(cols, iy, wy, out)
+    return out
+
+
+def _spline_pass(src: np.ndarray, first: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out[:, k] = sum_a w[a, k] * src[:, first[k] + a]``: a 4-tap pass along axis 1.
+
+    Gathers whole rows of ``src`` (C, nodes, n) into ``out`` (C, len(first), n).
+    """
+    tap = np.empty_like(out)
+    n = src.shape[2]
+    for a in range(4):
+        dst = out if a == 0 else tap
+        np.take(src, first + a if a else first, axis=1, out=dst, mode="clip")
+        dst *= np.repeat(w[a], n).reshape(-1, n)
+        if a:
+            out += tap
 
 
 def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    """Smoothstep of ``x`` from ``lo`` to ``hi``, float32."""
+    t = (x - _F32(lo)) * _F32(1.0 / (hi - lo))
+    np.clip(t, 0.0, 1.0, out=t)
+    return t * t * (_F32(3.0) - _F32(2.0) * t)
 
 
 # ----------------------------------------------------------------------- realisation
@@ -222,6 +305,19 @@ class _Family:
     phase: np.ndarray  # rad
     gate_b: np.ndarray  # depth factor = clip(gate_b + gate_k * m, 0, 1), m in [0, 1]
     gate_k: np.ndarray
+
+    def band(self, pix: float) -> tuple[float, float, int]:
+        """Footprint, reach and longest pixel run of the grooves at pixel pitch ``pix``.
+
+        The footprint (mm) is the half-width a pixel adds across the grooves, the
+        reach (mm) the effective half-width of the widest groove, and the run the
+        most pixels a groove covers in one column (row) of :func:`_groove_cut`.
+        """
+        nx, ny = self.normal
+        footprint = 0.5 * pix * (abs(nx) + abs(ny))
+        widest = float(self.halfwidth.max()) if self.halfwidth.size else 0.0
+        reach = math.sqrt(widest * widest + footprint * footprint)
+        return footprint, reach, int(2.0 * reach / (max(abs(nx), abs(ny)) * pix)) + 1
 
 
 @dataclass
@@ -286,90 +382,132 @@ def _realise(group: dict[str, Any]) -> _Liner:
 # ------------------------------------------------------------------------- features
 
 
-def _groove_cut(fam: _Family, xs: np.ndarray, ys: np.ndarray, pix: float) -> np.ndarray:
-    """Cut (<= 0, um) of one groove family on the pixel grid, (H, W) float32."""
+def _groove_cut(
+    fam: _Family, xs: np.ndarray, ys: np.ndarray, pix: float, out: np.ndarray, pad: int
+) -> None:
+    """Cut (<= 0, um) of one groove family into ``out`` in place (elementwise minimum).
+
+    ``out`` is the cut of the window with a border of ``pad`` >= ``fam.band(pix)[2]``
+    pixels on every side that takes the samples falling off the window. Every
+    groove that reaches the window is evaluated in a band across it: along the
+    image axis on which the family's normal has the larger component (y for
+    grooves flatter than 45 deg), each column (row) meets the groove on a short
+    run of pixels, and only those are evaluated. Grooves that overlap combine by
+    their minimum.
+    """
     nx, ny = fam.normal
     ux, uy = fam.along
+    width = out.shape[1] - 2 * pad
+    footprint, reach, _ = fam.band(pix)
     ends = [ys[0] * ny + xs[0] * nx, ys[0] * ny + xs[-1] * nx]
     ends += [ys[-1] * ny + xs[0] * nx, ys[-1] * ny + xs[-1] * nx]
-    # A 1-D table along the normal (a global grid of step ds, so that a position
-    # gets the same entry in every window) names the two deepest grooves near
-    # each s; each pixel then evaluates those two grooves exactly.
-    ds = pix / 8.0
-    k0 = math.floor(min(ends) / ds) - 2
-    s0 = k0 * ds
-    n_tab = int((max(ends) - s0) / ds) + 4
-    s_tab = s0 + ds * np.arange(n_tab)
-    n = fam.pos.size
-    j = np.searchsorted(fam.pos, s_tab)
-    cand = np.clip(j[:, None] + np.arange(-2, 2)[None, :], 0, n - 1)  # (n_tab, 4)
-    footprint = 0.5 * pix * (abs(nx) + abs(ny))
-    hw = fam.halfwidth[cand]
+    g0, g1 = (int(g) for g in np.searchsorted(fam.pos, (min(ends) - reach, max(ends) + reach)))
+    if g1 <= g0:
+        return
+    sel = slice(g0, g1)
+    hw = fam.halfwidth[sel]
     hw_eff = np.sqrt(hw * hw + footprint * footprint)
-    r = np.abs(s_tab[:, None] - fam.pos[cand]) / hw_eff
-    a = fam.ushape[cand]
-    prof = np.maximum(1.0 - (1.0 - a) * r - a * r * r, 0.0)
-    cut = -fam.depth[cand] * (hw / hw_eff) * prof
-    order = np.argsort(cut, axis=1, kind="stable")[:, :2]
-    best = np.take_along_axis(cand, order, axis=1)  # (n_tab, 2) groove indices
-    g0 = int(best.min())
-    g1 = int(best.max()) + 1
-    hw = fam.halfwidth[g0:g1]
-    hw_eff = np.sqrt(hw * hw + footprint * footprint)
-    params = np.stack(
+    if abs(ny) >= abs(nx):  # runs go down the columns: a = y (rows), b = x
+        a, na, ua, b, nb, ub = ys, ny, uy, xs, nx, ux
+        stride_a, stride_b = width + 2 * pad, 1
+    else:  # runs go along the rows: a = x (columns), b = y
+        a, na, ua, b, nb, ub = xs, nx, ux, ys, ny, uy
+        stride_a, stride_b = 1, width + 2 * pad
+    pos = fam.pos[sel]
+    # Centre of each groove on the a axis at each b (mm), and in pixel-index units.
+    centre = (pos[:, None] - nb * b[None, :]) / na  # (G, Nb)
+    c_idx = (centre - a[0]) / pix
+    half = hw_eff / (abs(na) * pix)  # half run length, pixels
+    first = np.floor(c_idx - half[:, None])
+    first += 1.0  # first pixel of the run
+    # a-coordinate of the run's first pixel relative to the centre, mm (small: float32)
+    delta = ((first - c_idx) * pix).astype(_F32)
+    # Flat index of the run's first pixel; runs off the window start in the border.
+    np.clip(first, -pad, a.size, out=first)
+    first += pad
+    start = first.astype(np.intp)
+    start *= stride_a
+    start += (np.arange(pad, pad + b.size) * stride_b)[None, :]
+    omega = fam.omega[sel]
+    phase0 = omega[:, None] * (ua * centre + ub * b[None, :]) + fam.phase[sel][:, None]
+    phase0 -= (2.0 * np.pi) * np.floor(phase0 * (0.5 / np.pi))  # the phase at the centre
+    # Ragged runs: groove ``ge`` and step ``k`` along the run, one row per pair.
+    run = (2.0 * half).astype(np.intp) + 1
+    ge = np.repeat(np.arange(g1 - g0), run)
+    k = np.arange(ge.size) - np.repeat(np.cumsum(run) - run, run)
+    # Per-groove constants: cut = -D * max(1 - (1 - u) r - u r^2, 0) * gate with
+    # r = |distance| / hw_eff and gate = clip(gb + gk * cos(phase), 0, 1).
+    depth = fam.depth[sel] * (hw / hw_eff)
+    ushape = fam.ushape[sel]
+    per_groove = np.stack(
         [
-            fam.pos[g0:g1] - s0,
-            1.0 / hw_eff,
-            fam.depth[g0:g1] * (hw / hw_eff),
-            fam.ushape[g0:g1],
-            fam.omega[g0:g1],
-            fam.phase[g0:g1],
-            fam.gate_b[g0:g1],
-            fam.gate_k[g0:g1],
+            abs(na) / hw_eff,  # r per mm along a
+            depth * ushape,
+            depth * (1.0 - ushape),
+            depth,
+            omega * ua,  # phase per mm along a
+            fam.gate_b[sel] + 0.5 * fam.gate_k[sel],
+            0.5 * fam.gate_k[sel],
         ]
-    ).astype(np.float32)  # (8, grooves near the window)
-    # position along the normal relative to s0 (float32 is ample: |s_rel| < 10 mm)
-    s_rel = (ys * ny).astype(np.float32)[:, None] + (xs * nx - s0).astype(np.float32)[None, :]
-    k = (s_rel * np.float32(1.0 / ds) + np.float32(0.5)).astype(np.intp)
-    np.clip(k, 0, n_tab - 1, out=k)
-    ids = np.take(np.ascontiguousarray((best - g0).T), k, axis=1)  # (2, H, W)
-    tab = np.take(params, ids, axis=1)  # (8, 2, H, W)
-    r = np.abs(s_rel - tab[0]) * tab[1]
-    a = tab[3]
-    prof = np.maximum(1.0 - (1.0 - a) * r - a * r * r, 0.0)
-    t = (ys * uy).astype(np.float32)[:, None] + (xs * ux).astype(np.float32)[None, :]
-    m = np.cos(tab[4] * t + tab[5])
-    gate = np.clip(tab[6] + tab[7] * (0.5 + 0.5 * m), 0.0, 1.0)
-    c = -tab[2] * prof * gate
-    return np.minimum(c[0], c[1])
+    ).astype(_F32)
+    r_scale, d_u, d_v, d_all, w_a, gate_b, gate_k = np.take(per_groove, ge, axis=1)[:, :, None]
+    e = np.take(delta, ge, axis=0)  # (E, Nb): a-distance from the centre, mm
+    e += (k * pix).astype(_F32)[:, None]
+    r = np.abs(e)
+    r *= r_scale
+    cut = r * d_u
+    cut += d_v
+    cut *= r
+    cut -= d_all
+    np.minimum(cut, 0.0, out=cut)  # -D * profile
+    gate = e * w_a
+    gate += np.take(phase0.astype(_F32), ge, axis=0)
+    np.cos(gate, out=gate)
+    gate *= gate_k
+    gate += gate_b
+    np.clip(gate, 0.0, 1.0, out=gate)
+    cut *= gate
+    idx = np.take(start, ge, axis=0)
+    idx += (k * stride_a)[:, None]
+    np.minimum.at(out.reshape(-1), idx.reshape(-1), cut.reshape(-1))
 
 
 def _cell_cut(
-    layer: dict[str, Any], seed: int, salt: int, xs: np.ndarray, ys: np.ndarray, pix: float
-) -> np.ndarray:
-    """Cut (<= 0, um) of pores or pits: at most one elliptic hole per lattice cell."""
+    layer: dict[str, Any],
+    seed: int,
+    salt: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    pix: float,
+    out: np.ndarray,
+) -> None:
+    """Cut (<= 0, um) of pores or pits into ``out`` (H, W) in place (minimum).
+
+    At most one elliptic hole per cell of a hashed lattice (so they need no
+    storage); each hole is evaluated on the pixel box around it.
+    """
     density = layer["density_per_mm2"]
     if density <= 0.0:
-        return np.zeros((ys.size, xs.size), np.float32)
+        return
     r_lo, r_hi = layer["radius_mm"]
     aspect_max = layer["aspect_max"]
     cell = 2.4 * r_hi * aspect_max
     p = min(density * cell * cell, 0.9)
-    # Only the cells that hold a pixel centre matter (fewer than the lattice when
-    # cells are smaller than pixels).
-    ci, ci_inv = np.unique(np.floor(xs / cell).astype(np.int64), return_inverse=True)
-    cj, cj_inv = np.unique(np.floor(ys / cell).astype(np.int64), return_inverse=True)
+    fp = 0.5 * pix
+    reach = math.sqrt((r_hi * aspect_max) ** 2 + fp * fp)  # farthest a hole reaches
+    # The cells whose hole can reach a pixel centre.
+    ci = np.arange(math.floor((xs[0] - reach) / cell), math.floor((xs[-1] + reach) / cell) + 1)
+    cj = np.arange(math.floor((ys[0] - reach) / cell), math.floor((ys[-1] + reach) / cell) + 1)
     # One hash per cell, then one more per attribute, and only for cells with a hole.
-    cell_hash = _mix32(
-        (ci + 65536).astype(np.uint32)[None, :]
-        ^ _mix32((cj + 65536).astype(np.uint32)[:, None] ^ _mix32(np.array([_salt(seed, salt)])))
-    ).ravel()
-    present = np.flatnonzero(_unit(_mix32(cell_hash ^ _salt(seed, salt + 1))) < p)
-    out = np.zeros(ys.size * xs.size, np.float32)
+    salts = np.array([_salt(seed, salt + q) for q in range(8)], np.uint32)
+    row_hash = _mix32((cj + 65536).astype(np.uint32) ^ _mix32(salts[:1]))
+    cell_hash = _mix32((ci + 65536).astype(np.uint32)[None, :] ^ row_hash[:, None]).ravel()
+    present = _mix32(cell_hash ^ salts[1])
+    present >>= np.uint32(8)
+    present = np.flatnonzero(present < p * (1 << 24))  # uniform [0, 1) < p
     if present.size == 0:
-        return out.reshape(ys.size, xs.size)
-    salts = np.array([_salt(seed, salt + q) for q in range(2, 8)], dtype=np.uint32)[:, None]
-    u = _unit(_mix32(cell_hash[present][None, :] ^ salts))  # (6, holes)
+        return
+    u = _unit(_mix32(cell_hash[present][None, :] ^ salts[2:, None]))  # (6, holes)
     r = r_lo + (r_hi - r_lo) * u[0] ** 2
     aspect = 1.0 + (aspect_max - 1.0) * u[1] ** 2
     major = r * aspect
@@ -379,28 +517,50 @@ def _cell_cut(
     cx = (ci[hi] + 0.5 + (u[3] - 0.5) * margin) * cell
     cy = (cj[hj] + 0.5 + (u[4] - 0.5) * margin) * cell
     d_lo, d_hi = layer["depth_um"]
-    fp = 0.5 * pix
     a_eff2 = major * major + fp * fp
     b_eff2 = r * r + fp * fp
     depth = (d_lo + (d_hi - d_lo) * u[5]) * (major * r) / np.sqrt(a_eff2 * b_eff2)
-    # Evaluate only the pixels whose cell holds a hole.
-    lut = np.full(cj.size * ci.size, -1, np.intp)
-    lut[present] = np.arange(present.size)
-    hole = np.take(lut, (cj_inv[:, None] * ci.size + ci_inv[None, :]).ravel())
-    sel = np.flatnonzero(hole >= 0)
-    if sel.size:
-        k = hole[sel]
-        row, col = np.divmod(sel, xs.size)
-        dx = xs[col] - cx[k]
-        dy = ys[row] - cy[k]
-        ca = np.cos(ang[k])
-        sa = np.sin(ang[k])
-        u_ = dx * ca - dy * sa
-        v_ = dx * sa + dy * ca
-        q = np.clip(1.0 - (u_ * u_ / a_eff2[k] + v_ * v_ / b_eff2[k]), 0.0, 1.0)
-        prof = np.sqrt(q) if layer["profile_power"] == 0.5 else q ** layer["profile_power"]
-        out[sel] = -depth[k] * prof
-    return out.reshape(ys.size, xs.size)
+    # The blurred ellipse u^2 / a_eff2 + v^2 / b_eff2 <= 1 (u along the major
+    # axis) as a quadratic form in (dx, dy), and its bounding box.
+    ca, sa = np.cos(ang), np.sin(ang)
+    c2, s2 = ca * ca, sa * sa
+    inv_a, inv_b = 1.0 / a_eff2, 1.0 / b_eff2
+    qxx = c2 * inv_a + s2 * inv_b
+    qyy = s2 * inv_a + c2 * inv_b
+    qxy = 2.0 * ca * sa * (inv_b - inv_a)
+    ex = np.sqrt(a_eff2 * c2 + b_eff2 * s2)
+    ey = np.sqrt(a_eff2 * s2 + b_eff2 * c2)
+    height, width = out.shape
+    c0 = np.floor((cx - ex - xs[0]) * (1.0 / pix)) + 1.0  # first column of the box
+    r0 = np.floor((cy - ey - ys[0]) * (1.0 / pix)) + 1.0
+    # Box offsets (mm) from the centre; pixels off the window are pushed out of
+    # the ellipse and their index is clamped.
+    bx = np.arange(int(2.0 * ex.max() / pix) + 1)
+    by = np.arange(int(2.0 * ey.max() / pix) + 1)
+    col = c0[:, None] + bx
+    row = r0[:, None] + by
+    dx = (c0 * pix + (xs[0] - cx))[:, None] + bx * pix
+    dy = (r0 * pix + (ys[0] - cy))[:, None] + by * pix
+    fx = qxx[:, None] * dx * dx
+    fx[(col < 0.0) | (col >= width)] = 1e6
+    fy = qyy[:, None] * dy * dy
+    fy[(row < 0.0) | (row >= height)] = 1e6
+    q = dy.astype(_F32)[:, :, None] * (qxy[:, None] * dx).astype(_F32)[:, None, :]
+    q += fx.astype(_F32)[:, None, :]
+    q += fy.astype(_F32)[:, :, None]
+    np.subtract(_F32(1.0), q, out=q)
+    np.maximum(q, 0.0, out=q)
+    power = layer["profile_power"]
+    if power == 0.5:
+        np.sqrt(q, out=q)
+    elif power != 1.0:
+        np.power(q, _F32(power), out=q)
+    q *= (-depth).astype(_F32)[:, None, None]
+    np.clip(col, 0.0, width - 1.0, out=col)
+    np.clip(row, 0.0, height - 1.0, out=row)
+    row *= width
+    idx = (row.astype(np.intp)[:, :, None]) + col.astype(np.intp)[:, None, :]
+    np.minimum.at(out.reshape(-1), idx.reshape(-1), q.reshape(-1))
 
 
 def _scratch_cut(
@@ -437,6 +597,40 @@ def _scratch_cut(
 # ------------------------------------------------------------------------ the kind
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal JSON-like values of the same types throughout (1 != 1.0, 0.0 != -0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float):
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return bool(a == b)
+
+
+def _gradient(h: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """``np.gradient(h, spacing)`` of an (H, W) float32 array, as float32 (y, x)."""
+    inv = _F32(1.0 / spacing)
+    half = _F32(0.5 / spacing)
+    gy = np.empty_like(h)
+    np.subtract(h[2:], h[:-2], out=gy[1:-1])
+    gy[1:-1] *= half
+    np.subtract(h[1], h[0], out=gy[0])
+    np.subtract(h[-1], h[-2], out=gy[-1])
+    gy[0] *= inv
+    gy[-1] *= inv
+    gx = np.empty_like(h)
+    np.subtract(h[:, 2:], h[:, :-2], out=gx[:, 1:-1])
+    gx[:, 1:-1] *= half
+    np.subtract(h[:, 1], h[:, 0], out=gx[:, 0])
+    np.subtract(h[:, -1], h[:, -2], out=gx[:, -1])
+    gx[:, 0] *= inv
+    gx[:, -1] *= inv
+    return gy, gx
+
+
 def _check_size(height: int, width: int) -> None:
     for name, v in (("height", height), ("width", width)):
         if not isinstance(v, (int, np.integer)) or v < _MIN_SIZE:
@@ -467,7 +661,7 @@ class Surfaces(SceneKind):
     all_valid: ClassVar[bool] = True  # a height of 0.0 um is the plateau, not a hole
 
     def __init__(self, *, cache_size: int = 32) -> None:
-        self._cache: OrderedDict[str, _Liner] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[dict[str, Any], _Liner]] = OrderedDict()
         self._cache_size = cache_size
 
     def intrinsics(self, height: int, width: int) -> None:
@@ -563,15 +757,22 @@ class Surfaces(SceneKind):
         }
 
     def _liner(self, group: dict[str, Any]) -> _Liner:
-        key = json.dumps(group, sort_keys=True)
-        liner = self._cache.get(key)
-        if liner is None:
-            liner = _realise(group)
-            self._cache[key] = liner
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        else:
+        """The realised grooves and scratches of ``group``, cached by content.
+
+        The realisation reads ``seed``, ``grooves`` and ``scratches`` only; a cached
+        liner is reused when those are identical (same values and types).
+        """
+        spec = {k: group[k] for k in ("seed", "grooves", "scratches")}
+        key = spec["seed"]
+        hit = self._cache.get(key)
+        if hit is not None and _same(hit[0], spec):
             self._cache.move_to_end(key)
+            return hit[1]
+        liner = _realise(group)
+        self._cache[key] = (copy.deepcopy(spec), liner)
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
         return liner
 
     # ------------------------------------------------------------------ height
@@ -610,30 +811,45 @@ class Surfaces(SceneKind):
         xs, ys, pix = self.window_grid(x0, y0, size, height, width)
         pl = group["plateau"]
         rough, peaks = _fbm(xs, ys, pl["cell_mm"], 3, 0.55, seed, [_SALT_PLATEAU, _SALT_PEAKS], pix)
-        plateau = pl["roughness_um"] * rough + pl["peak_um"] * np.maximum(peaks - 1.2, 0.0) ** 1.5
+        plateau = rough * _F32(pl["roughness_um"])
+        peaks -= _F32(1.2)
+        np.maximum(peaks, 0.0, out=peaks)
+        peaks *= np.sqrt(peaks)  # ** 1.5
+        peaks *= _F32(pl["peak_um"])
+        plateau += peaks
         wear_p = group["wear"]
         # Wear patches, waviness and the albedo blotches share one lattice scale.
         salts = [_SALT_WEAR, _SALT_WAVY, _SALT_ALBEDO, _SALT_OIL]
-        wn, wavy, *blotch = _fbm(xs, ys, wear_p["cell_mm"], 2, 0.45, seed, salts, pix)
-        plateau += pl["waviness_um"] * wavy
-        if wear_p["coverage"] > 0.0:
+        fields = _fbm(xs, ys, wear_p["cell_mm"], 2, 0.45, seed, salts, pix)
+        wavy = fields[1]
+        wavy *= _F32(pl["waviness_um"])
+        plateau += wavy
+        worn = wear_p["coverage"] > 0.0
+        if worn:
             thr = NormalDist().inv_cdf(1.0 - wear_p["coverage"])
-            wear = _smoothstep(thr - 0.2, thr + 0.2, wn)
-            flatten = 1.0 - wear_p["strength"] * wear
-            plateau = np.where(plateau > 0.0, plateau * flatten, plateau * (0.5 + 0.5 * flatten))
+            wear = _smoothstep(thr - 0.2, thr + 0.2, fields[0])
+            flatten = wear * _F32(-wear_p["strength"])
+            flatten += _F32(1.0)
+            # the positive part is compressed by ``flatten``, the negative by half as much
+            plateau *= np.where(plateau > 0.0, flatten, _F32(0.5) * flatten + _F32(0.5))
         else:
             wear = np.zeros_like(plateau)
-        cut = _groove_cut(liner.families[0], xs, ys, pix)
-        for fam in liner.families[1:]:
-            np.minimum(cut, _groove_cut(fam, xs, ys, pix), out=cut)
-        if wear_p["coverage"] > 0.0:  # worn areas also lose some groove depth
-            cut *= (1.0 - 0.25 * wear_p["strength"] * wear).astype(np.float32)
-        np.minimum(cut, _cell_cut(group["pores"], seed, _SALT_PORES, xs, ys, pix), out=cut)
-        np.minimum(cut, _cell_cut(group["pits"], seed, _SALT_PITS, xs, ys, pix), out=cut)
+        pad = max(fam.band(pix)[2] for fam in liner.families) + 1
+        border = np.zeros((height + 2 * pad, width + 2 * pad), _F32)
+        for fam in liner.families:
+            _groove_cut(fam, xs, ys, pix, border, pad)
+        cut = border[pad:-pad, pad:-pad]
+        if worn:  # worn areas also lose some groove depth
+            cut = cut * (wear * _F32(-0.25 * wear_p["strength"]) + _F32(1.0))
+        else:
+            cut = cut.copy()
+        _cell_cut(group["pores"], seed, _SALT_PORES, xs, ys, pix, cut)
+        _cell_cut(group["pits"], seed, _SALT_PITS, xs, ys, pix, cut)
         _scratch_cut(liner.scratches, cut, xs, ys, pix)
+        cut += plateau
         lo, hi = self.depth_range
-        h = np.clip(plateau + cut, lo, hi).astype(np.float32)
-        return h, wear, np.stack(blotch), xs, ys, pix
+        np.clip(cut, lo, hi, out=cut)
+        return cut, wear, fields[2:], xs, ys, pix
 
     # ------------------------------------------------------------------ render
 
@@ -716,63 +932,130 @@ class Surfaces(SceneKind):
         ap = group["appearance"]
         seed = group["seed"]
         height, width = h.shape
-        f32 = np.float32
         # Normals of the exaggerated height field; image axes x right, y down, z up.
-        gy, gx = np.gradient(h, f32(pix * 1000.0 / ap["relief"]))
-        nz = 1.0 / np.sqrt(gx * gx + gy * gy + 1.0)
+        gy, gx = _gradient(h, pix * 1000.0 / ap["relief"])
+        nz = gx * gx
+        nz += gy * gy
+        nz += _F32(1.0)
+        np.sqrt(nz, out=nz)
+        np.divide(_F32(1.0), nz, out=nz)
         lx, ly, lz = light
-        lambert = np.maximum(lz - gx * lx - gy * ly, 0.0) * nz
-        diffuse = f32((1.0 - ring) * 0.8 / lz) * lambert + f32(ring) * nz
+        lambert = gx * _F32(-lx)
+        lambert -= gy * _F32(ly)
+        lambert += _F32(lz)
+        np.maximum(lambert, 0.0, out=lambert)
+        lambert *= nz
+        diffuse = lambert
+        diffuse *= _F32((1.0 - ring) * 0.8 / lz)
+        diffuse += nz * _F32(ring)
         hx, hy, hz = lx, ly, lz + 1.0
         hn = math.sqrt(hx * hx + hy * hy + hz * hz)
-        ndh = np.maximum(f32(hz / hn) - gx * f32(hx / hn) - gy * f32(hy / hn), 0.0) * nz
+        ndh = gx * _F32(-hx / hn)
+        ndh -= gy * _F32(hy / hn)
+        ndh += _F32(hz / hn)
+        np.maximum(ndh, 0.0, out=ndh)
+        ndh *= nz
 
         # Albedo: bronze with blotches and an oil film; grooves hold dark oil/carbon.
-        base = np.array(ap["albedo_rgb"], f32)[:, None, None]
-        oil = np.array(ap["oil_rgb"], f32)[:, None, None]
         hneg = np.minimum(h, 0.0)
-        cavity = 1.0 - f32(ap["groove_darkening"]) * (1.0 - np.exp(hneg * f32(1.0 / 1.5)))
-        var = (1.0 + f32(ap["albedo_variation"]) * blotch[0]) * cavity
-        oil_mask = f32(ap["oil_strength"]) * _smoothstep(-0.3, 1.2, blotch[1])
+        darkening = ap["groove_darkening"]
+        cavity = np.exp(hneg * _F32(1.0 / 1.5))  # 1 - darkening * (1 - exp(h / 1.5))
+        cavity *= _F32(darkening)
+        cavity += _F32(1.0 - darkening)
+        var = blotch[0] * _F32(ap["albedo_variation"])
+        var += _F32(1.0)
+        var *= cavity
+        oil_mask = _smoothstep(-0.3, 1.2, blotch[1])
+        oil_mask *= _F32(ap["oil_strength"])
         # albedo = lerp(base * var, oil * cavity, oil_mask)
-        keep = var * (1.0 - oil_mask)
-        oil_w = cavity * oil_mask
+        keep = np.subtract(_F32(1.0), oil_mask)
+        keep *= var
+        oil_w = cavity
+        oil_w *= oil_mask
 
-        plateau = np.exp(hneg * f32(1.0 / 0.6))
-        spec = f32(ap["specular"]) * (1.0 + f32(1.5) * wear) * plateau * ndh ** f32(ap["shininess"])
+        plateau = hneg
+        plateau *= _F32(1.0 / 0.6)
+        np.exp(plateau, out=plateau)
+        # Blinn-Phong lobe ndh ** shininess, as exp(shininess * log(ndh))
+        lobe = np.maximum(ndh, _F32(1e-30))
+        np.log(lobe, out=lobe)
+        lobe *= _F32(ap["shininess"])
+        np.exp(lobe, out=lobe)
+        spec = wear * _F32(1.5 * ap["specular"])
+        spec += _F32(ap["specular"])
+        spec *= plateau
+        spec *= lobe
         if ap["glint"] > 0.0:  # micro-facet sparkles: hashed per 12 um cell (or pixel)
             cell = max(0.012, pix)
-            sparkle = _hash_uniform(
+            spark = _hash_uniform(
                 np.floor(ys / cell).astype(np.int64)[:, None],
                 np.floor(xs / cell).astype(np.int64)[None, :],
                 _salt(seed, _SALT_GLINT),
-            ).astype(f32)
-            spark = np.clip((sparkle - f32(0.985)) * f32(100.0), 0.0, 1.0)
-            spec += f32(ap["glint"] * 2.0) * spark * plateau * ndh**8
+            )
+            spark -= _F32(0.985)
+            spark *= _F32(100.0)
+            np.clip(spark, 0.0, 1.0, out=spark)
+            sharp = ndh * ndh  # ndh ** 8
+            sharp *= sharp
+            sharp *= sharp
+            spark *= sharp
+            spark *= plateau
+            spark *= _F32(ap["glint"] * 2.0)
+            spec += spark
 
-        ambient = f32(rng.uniform(0.12, 0.3))
-        light_rgb = np.array(
-            [1.0, 1.0 - rng.uniform(0.0, 0.12), 1.0 - rng.uniform(0.0, 0.25)], f32
-        )[:, None, None]
+        ambient = _F32(rng.uniform(0.12, 0.3))
+        light_rgb = [1.0, 1.0 - rng.uniform(0.0, 0.12), 1.0 - rng.uniform(0.0, 0.25)]
         # Vignetting around a slightly off-centre optical axis, and exposure.
         cxv, cyv = rng.uniform(0.4, 0.6, 2)
         vig = float(rng.uniform(0.15, 0.55))
         exposure = float(rng.uniform(0.9, 1.5))
         rx = ((np.arange(width) + 0.5) / width - cxv) * (width / max(height, width))
         ry = ((np.arange(height) + 0.5) / height - cyv) * (height / max(height, width))
-        gain = ((1.0 - 2.0 * vig * (ry[:, None] ** 2 + rx[None, :] ** 2)) * exposure).astype(f32)
-        shading = (ambient + diffuse) * gain
-        lin = (base * (keep * shading) + oil * (oil_w * shading) + spec * gain) * light_rgb
+        gain = (ry * ry).astype(_F32)[:, None] + (rx * rx).astype(_F32)[None, :]
+        gain *= _F32(-2.0 * vig * exposure)
+        gain += _F32(exposure)
+        shading = diffuse
+        shading += ambient
+        shading *= gain
+        keep *= shading  # diffuse light on the metal
+        oil_w *= shading  # and on the oil
+        spec *= gain
+        lin = np.empty((3, height, width), _F32)
+        base, oil = ap["albedo_rgb"], ap["oil_rgb"]
+        for c in range(3):
+            np.multiply(keep, _F32(base[c] * light_rgb[c]), out=lin[c])
+            lin[c] += oil_w * _F32(oil[c] * light_rgb[c])
+            lin[c] += spec * _F32(light_rgb[c])
 
         # Slight defocus: a 3-tap binomial-like blur, separable, edges replicated.
-        a = f32(rng.uniform(0.0, 0.22))
+        a = float(rng.uniform(0.0, 0.22))
         if a > 0.02:
-            pad = np.concatenate([lin[:, :, :1], lin, lin[:, :, -1:]], axis=2)
-            lin = (1.0 - 2.0 * a) * lin + a * (pad[:, :, :-2] + pad[:, :, 2:])
-            pad = np.concatenate([lin[:, :1], lin, lin[:, -1:]], axis=1)
-            lin = (1.0 - 2.0 * a) * lin + a * (pad[:, :-2] + pad[:, 2:])
-        # Sensor noise (uniform with the drawn standard deviation), gamma, 8 bit.
-        noise_sd = f32(rng.uniform(0.004, 0.02) * math.sqrt(12.0))
-        lin += noise_sd * (rng.random((3, height, width), dtype=f32) - f32(0.5))
-        srgb = np.clip(lin, 0.0, 1.0) ** f32(1.0 / 2.2)
-        return np.ascontiguousarray(np.round(srgb * 255.0).astype(np.uint8).transpose(1, 2, 0))
+            side = np.empty_like(lin)  # sum of the two neighbours
+            np.add(lin[:, :, :-2], lin[:, :, 2:], out=side[:, :, 1:-1])
+            np.add(lin[:, :, 0], lin[:, :, 1], out=side[:, :, 0])
+            np.add(lin[:, :, -2], lin[:, :, -1], out=side[:, :, -1])
+            side *= _F32(a)
+            lin *= _F32(1.0 - 2.0 * a)
+            lin += side
+            np.add(lin[:, :-2], lin[:, 2:], out=side[:, 1:-1])
+            np.add(lin[:, 0], lin[:, 1], out=side[:, 0])
+            np.add(lin[:, -2], lin[:, -1], out=side[:, -1])
+            side *= _F32(a)
+            lin *= _F32(1.0 - 2.0 * a)
+            lin += side
+        # Sensor noise (uniform with the drawn standard deviation, 8-bit steps), gamma, 8 bit.
+        noise_sd = rng.uniform(0.004, 0.02) * math.sqrt(12.0)
+        raw = rng.bit_generator.random_raw((lin.size + 7) // 8).astype("<u8", copy=False)
+        grain = raw.view(np.uint8)[: lin.size].reshape(lin.shape)
+        lin += np.multiply(grain, _F32(noise_sd / 256.0), dtype=_F32)
+        lin += _F32(noise_sd * (0.5 / 256.0 - 0.5))
+        np.clip(lin, _F32(1e-12), _F32(1.0), out=lin)
+        np.log(lin, out=lin)  # lin ** (1 / 2.2) as exp(log(lin) / 2.2)
+        lin *= _F32(1.0 / 2.2)
+        np.exp(lin, out=lin)
+        lin *= _F32(255.0)
+        np.rint(lin, out=lin)
+        rgb = np.empty((height, width, 3), np.uint8)
+        for c in range(3):
+            rgb[:, :, c] = lin[c]
+        return rgb
