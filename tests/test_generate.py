@@ -162,6 +162,8 @@ def test_every_kind_writes_a_loadable_dataset(tmp_path: Path, kind: str, unpaire
         rgb = {p.stem for p in (out / "train" / "rgb").iterdir()}
         depth = {p.stem for p in (out / "train" / "depth").iterdir()}
         assert rgb and depth and not rgb & depth
+    meta = (out / "test" / "meta.jsonl").read_text().splitlines()
+    assert all(json.loads(m)[k.group_label] == json.loads(m)["group"] for m in meta)
     if k.all_valid:
         assert all(s.valid_fraction == 1.0 for s in summaries)
     else:

@@ -68,6 +68,7 @@ class SceneKind(ABC):
     png_scale: ClassVar[float]  # units per 16-bit PNG count
     png_offset: ClassVar[float]  # units at PNG count 0 (count 0 itself is invalid)
     views_per_group: ClassVar[int]  # views rendered of each group (identity, liner, room)
+    group_label: ClassVar[str] = "group"  # what a group is: "identity", "liner", "room"
     all_valid: ClassVar[bool] = False  # True: every pixel valid, 0.0 is a real value (heights)
 
     @abstractmethod

@@ -196,6 +196,7 @@ class Faces(SceneKind):
     png_scale: ClassVar[float] = 0.05
     png_offset: ClassVar[float] = 0.0
     views_per_group: ClassVar[int] = 4
+    group_label: ClassVar[str] = "identity"
 
     # ------------------------------------------------------------------ camera
     def intrinsics(self, height: int, width: int) -> dict[str, float]:

@@ -145,7 +145,9 @@ def _render_group(chunk: list[PlannedSample]) -> tuple[dict[str, Any], list[dict
                 valid=sample_valid(k, sample),
             )
             _write_png(root / p.split / "depth" / f"{p.name}.png", counts)
-        rows.append({"name": p.name, "group": p.group, "view": p.view, **sample.meta})
+        rows.append(
+            {"name": p.name, "group": p.group, k.group_label: p.group, "view": p.view} | sample.meta
+        )
     return group, rows
 
 
@@ -263,7 +265,8 @@ def generate(
             (tmp / s / "meta.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
         with open(tmp / "groups.jsonl", "w", encoding="utf-8") as f:
             for chunk, (params, _) in zip(chunks, results, strict=True):
-                row = {"group": chunk[0].group, "split": chunk[0].split, "params": params}
+                g = chunk[0].group
+                row = {"group": g, k.group_label: g, "split": chunk[0].split, "params": params}
                 f.write(json.dumps(row, sort_keys=True) + "\n")
         info = DatasetInfo(
             name=f"synthetic-{k.name}",

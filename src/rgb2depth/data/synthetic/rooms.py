@@ -1130,6 +1130,7 @@ class Rooms(SceneKind):
     png_scale: ClassVar[float] = 0.001  # mm steps, as NYU's 16-bit depth PNGs
     png_offset: ClassVar[float] = 0.0
     views_per_group: ClassVar[int] = 4
+    group_label: ClassVar[str] = "room"
 
     def __init__(self, *, cache_size: int = 16) -> None:
         self._cache: dict[int, tuple[dict[str, Any], _Scene]] = {}

@@ -658,6 +658,7 @@ class Surfaces(SceneKind):
     png_scale: ClassVar[float] = 0.001  # um per count: 9201 counts span the range
     png_offset: ClassVar[float] = -7.401  # so -7.4 um is count 1 (0 means invalid)
     views_per_group: ClassVar[int] = 8
+    group_label: ClassVar[str] = "liner"
     all_valid: ClassVar[bool] = True  # a height of 0.0 um is the plateau, not a hole
 
     def __init__(self, *, cache_size: int = 32) -> None:
