@@ -413,8 +413,8 @@ def test_shape_and_dtype_errors(pred: object, gt: object, message: str) -> None:
         ({"crop": "nyu"}, "unknown crop 'nyu'"),
         ({"align": "scale"}, "unknown align 'scale'"),
         ({"reduction": "mean"}, "unknown reduction 'mean'"),
-        ({"min_depth": 5.0, "max_depth": 1.0}, "expected 0 <= min_depth < max_depth"),
-        ({"min_depth": -1.0}, "expected 0 <= min_depth < max_depth"),
+        ({"min_depth": 5.0, "max_depth": 1.0}, "expected min_depth < max_depth"),
+        ({"min_depth": float("nan")}, "expected min_depth < max_depth"),
     ],
 )
 def test_option_errors(kwargs: dict, match: str) -> None:
@@ -489,3 +489,32 @@ def test_cuda_matches_cpu() -> None:
     cuda = compute_depth_metrics(*(a.cuda() for a in args), metrics=METRIC_NAMES, **kwargs)
     for k in cpu:
         assert cuda[k] == pytest.approx(cpu[k], rel=1e-9, abs=1e-12), k
+
+
+# -- signed values (surface heights in micrometres) -----------------------------------------
+
+
+def test_signed_heights_use_linear_metrics() -> None:
+    gt = torch.tensor([[[-7.0, -1.0], [0.0, 1.5]]], dtype=torch.float64)
+    pred = gt + 0.5
+    pred[0, 1, 1] = gt[0, 1, 1] - 1.5  # errors 0.5, 0.5, 0.5, 1.5
+    m = compute_depth_metrics(
+        pred, gt, min_depth=-7.4, max_depth=1.8, invalid_value=None, inclusive=True
+    )
+    assert set(m) - {"n_images", "n_skipped", "n_pixels"} == {"rmse", "mae", "mse", "l2_norm"}
+    assert m["n_pixels"] == 4  # zero and negative heights count
+    assert m["mae"] == pytest.approx(0.75)
+    assert m["mse"] == pytest.approx((3 * 0.25 + 2.25) / 4)
+    assert m["rmse"] == pytest.approx(math.sqrt((3 * 0.25 + 2.25) / 4))
+
+
+def test_signed_heights_refuse_ratio_and_log_metrics() -> None:
+    gt = torch.zeros(1, 4, 4, dtype=torch.float64) - 1.0
+    with pytest.raises(InputError, match=r"metric 'abs_rel' needs positive depth.*use rmse"):
+        compute_depth_metrics(gt, gt, min_depth=-7.4, max_depth=1.8, metrics=["abs_rel"])
+    with pytest.raises(InputError, match=r"align='median' needs positive depth"):
+        compute_depth_metrics(gt, gt, min_depth=-7.4, max_depth=1.8, align="median")
+    m = compute_depth_metrics(
+        gt + 2.0, gt, min_depth=-7.4, max_depth=1.8, align="lstsq", invalid_value=None
+    )
+    assert m["rmse"] == pytest.approx(0.0, abs=1e-9)

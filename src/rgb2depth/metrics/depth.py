@@ -263,6 +263,7 @@ class _Metric:
     info: MetricInfo
     terms: tuple[str, ...]
     fn: Callable[[Sums, Tensor], Tensor]
+    signed_ok: bool = False  # defined for signed values (heights): no ratio, no log
 
 
 def _silog_fn(lam: float, factor: float) -> Callable[[Sums, Tensor], Tensor]:
@@ -277,7 +278,9 @@ _LOG = ("log_err", "log_sq_err")
 _METRICS: dict[str, _Metric] = {
     "abs_rel": _Metric(MetricInfo("mean |gt - pred| / gt", False), ("abs_rel_err",), abs_rel),
     "sq_rel": _Metric(MetricInfo("mean (gt - pred)^2 / gt", False), ("sq_rel_err",), sq_rel),
-    "rmse": _Metric(MetricInfo("sqrt mean (gt - pred)^2, depth units", False), ("sq_err",), rmse),
+    "rmse": _Metric(
+        MetricInfo("sqrt mean (gt - pred)^2, depth units", False), ("sq_err",), rmse, True
+    ),
     "rmse_log": _Metric(
         MetricInfo("sqrt mean (log gt - log pred)^2", False), ("log_sq_err",), rmse_log
     ),
@@ -301,12 +304,15 @@ _METRICS: dict[str, _Metric] = {
     "delta3": _Metric(
         MetricInfo("fraction max(gt/pred, pred/gt) < 1.25^3", True), ("delta3",), _delta_fn(3)
     ),
-    "mae": _Metric(MetricInfo("mean |gt - pred|, depth units", False), ("abs_err",), mae),
-    "mse": _Metric(MetricInfo("mean (gt - pred)^2, depth units squared", False), ("sq_err",), mse),
+    "mae": _Metric(MetricInfo("mean |gt - pred|, depth units", False), ("abs_err",), mae, True),
+    "mse": _Metric(
+        MetricInfo("mean (gt - pred)^2, depth units squared", False), ("sq_err",), mse, True
+    ),
     "l2_norm": _Metric(
         MetricInfo("sqrt sum (gt - pred)^2 of the difference image (seed 001)", False),
         ("sq_err",),
         l2_norm,
+        True,
     ),
     "rmse_si": _Metric(
         MetricInfo("sqrt(mean e^2 - mean(e)^2), Eigen 2014 scale-invariant RMSE", False),
@@ -317,6 +323,7 @@ _METRICS: dict[str, _Metric] = {
         MetricInfo("mean SSIM on depth scaled to [0, 1] by min/max depth (optional)", True),
         ("ssim",),
         mean_ssim,
+        True,
     ),
 }
 
@@ -325,6 +332,12 @@ METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
 
 DEFAULT_METRICS: tuple[str, ...] = tuple(m for m in METRIC_NAMES if m != "ssim")
 """Metrics computed when ``metrics=None`` (all but the optional ``ssim``)."""
+
+SIGNED_METRICS: tuple[str, ...] = tuple(m for m in METRIC_NAMES if _METRICS[m].signed_ok)
+"""Metrics defined for signed values (``min_depth < 0``, e.g. surface heights in µm)."""
+
+SIGNED_DEFAULT_METRICS: tuple[str, ...] = tuple(m for m in SIGNED_METRICS if m != "ssim")
+"""Metrics computed when ``metrics=None`` and ``min_depth < 0``."""
 
 METRIC_INFO: dict[str, MetricInfo] = {name: m.info for name, m in _METRICS.items()}
 """Metric name -> one-line description and whether higher is better."""
@@ -377,6 +390,18 @@ class _Options:
             raise InputError("clamp=True needs a finite max_depth, got inf")
         if "ssim" in self.metrics and math.isinf(self.max_depth):
             raise InputError("metric 'ssim' needs a finite max_depth to normalise depth, got inf")
+        if self.min_depth < 0:
+            unsigned = [m for m in self.metrics if not _METRICS[m].signed_ok]
+            if unsigned:
+                raise InputError(
+                    f"metric {unsigned[0]!r} needs positive depth; with min_depth < 0 (signed "
+                    f"values such as heights) use {', '.join(SIGNED_METRICS)}"
+                )
+            if self.align in ("median", "lstsq_inv"):
+                raise InputError(
+                    f"align={self.align!r} needs positive depth; with min_depth < 0 use "
+                    "'none' or 'lstsq'"
+                )
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -397,7 +422,10 @@ def _options(
 ) -> _Options:
     if isinstance(metrics, str):
         metrics = (metrics,)
-    names = DEFAULT_METRICS if metrics is None else tuple(dict.fromkeys(metrics))
+    if metrics is None:
+        names = SIGNED_DEFAULT_METRICS if min_depth < 0 else DEFAULT_METRICS
+    else:
+        names = tuple(dict.fromkeys(metrics))
     return _Options(
         float(min_depth),
         float(max_depth),

@@ -115,10 +115,14 @@ def apply_crop(x: Tensor, crop: str | None) -> Tensor:
 
 
 def check_depth_range(min_depth: float, max_depth: float) -> None:
-    """Raise :class:`InputError` unless ``0 <= min_depth < max_depth`` (max may be inf)."""
-    if math.isnan(min_depth) or math.isnan(max_depth) or not 0 <= min_depth < max_depth:
+    """Raise :class:`InputError` unless ``min_depth < max_depth`` (max may be inf).
+
+    A negative ``min_depth`` means signed values (surface heights): only the
+    metrics of :data:`rgb2depth.metrics.SIGNED_METRICS` are defined then.
+    """
+    if math.isnan(min_depth) or math.isnan(max_depth) or not min_depth < max_depth:
         raise InputError(
-            f"expected 0 <= min_depth < max_depth, got min_depth={min_depth}, max_depth={max_depth}"
+            f"expected min_depth < max_depth, got min_depth={min_depth}, max_depth={max_depth}"
         )
 
 
@@ -136,8 +140,9 @@ def valid_mask(
 
     A pixel is valid when all of these hold:
 
-    - ``gt`` is finite (NaN and +-inf are always invalid) and ``gt > 0`` (the relative
-      and log metrics divide by and take the log of ``gt``);
+    - ``gt`` is finite (NaN and +-inf are always invalid) and, unless ``min_depth < 0``
+      (signed values such as heights), ``gt > 0`` (the relative and log metrics divide
+      by and take the log of ``gt``);
     - ``gt != invalid_value`` (the dataset's "no measurement" code; ``None`` disables it);
     - ``min_depth < gt < max_depth`` (``inclusive=False``, AdaBins / ZoeDepth), or
       ``min_depth <= gt <= max_depth`` (``inclusive=True``, Depth-Anything-V2);
@@ -146,7 +151,7 @@ def valid_mask(
 
     Args:
         gt: ground-truth depth, (B, 1, H, W), (B, H, W) or (H, W), float, dataset units.
-        min_depth: lower depth limit, same units, ``>= 0``.
+        min_depth: lower depth limit, same units; negative for signed values.
         max_depth: upper depth limit, same units, ``> min_depth`` (``inf`` for none).
         inclusive: whether the limits themselves are valid.
         invalid_value: the ground truth's code for missing depth, or ``None``.
@@ -164,7 +169,9 @@ def valid_mask(
         raise InputError(f"expected a floating-point gt tensor, got {got}")
     check_depth_range(min_depth, max_depth)
     g = to_bhw(gt, "gt")
-    valid = torch.isfinite(g) & (g > 0)
+    valid = torch.isfinite(g)
+    if min_depth >= 0:
+        valid &= g > 0
     if invalid_value is not None:
         valid &= g != invalid_value
     if inclusive:
