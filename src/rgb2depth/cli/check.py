@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rgb2depth.data.check import check_dataset
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -21,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rgb2depth.data.check import check_dataset
+
     info, summaries = check_dataset(args.data, splits=args.split, progress=not args.quiet)
     print(
         f"{args.data}: {info.name} ({info.kind}), depth in {info.depth_units}, "

@@ -12,13 +12,6 @@ import argparse
 import json
 from pathlib import Path
 
-from rgb2depth.baselines import MeanDepth, MeanDepthMap
-from rgb2depth.data import PairedDepthDataset
-from rgb2depth.data.io import atomic_path
-from rgb2depth.data.synthetic import generate, parse_size
-from rgb2depth.data.synthetic.generate import default_workers
-from rgb2depth.metrics import DepthMetricAccumulator
-
 SHOWN = ("abs_rel", "rmse", "mae", "log10", "delta1", "delta2", "delta3")
 
 
@@ -38,6 +31,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rgb2depth.baselines import MeanDepth, MeanDepthMap
+    from rgb2depth.data import PairedDepthDataset
+    from rgb2depth.data.io import atomic_path
+    from rgb2depth.data.synthetic import generate, parse_size
+    from rgb2depth.data.synthetic.generate import default_workers
+    from rgb2depth.metrics import DepthMetricAccumulator
+
     out = Path(args.out)
     data = out / "faces"
     info = generate(
