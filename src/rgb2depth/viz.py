@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from rgb2depth.data.io import default_valid
+
 
 def colorize_depth(
     depth: np.ndarray,
@@ -19,7 +21,7 @@ def colorize_depth(
 
     Args:
         depth: (H, W) depth in any units.
-        valid: (H, W) bool; default ``isfinite(depth) & (depth != 0)``.
+        valid: (H, W) bool; default :func:`rgb2depth.data.io.default_valid`.
         vmin, vmax: colour range; default the 2nd and 98th percentiles of valid depth.
         cmap: a matplotlib colormap name.
 
@@ -30,7 +32,7 @@ def colorize_depth(
 
     depth = np.asarray(depth, dtype=np.float64)
     if valid is None:
-        valid = np.isfinite(depth) & (depth != 0)
+        valid = default_valid(depth)
     out = np.zeros((*depth.shape, 3), dtype=np.uint8)
     if not valid.any():
         return out

@@ -51,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         workers=default_workers(),
     )
-    train = PairedDepthDataset(data, "train")
-    test = PairedDepthDataset(data, "test")
+    train = list(PairedDepthDataset(data, "train"))
+    test = list(PairedDepthDataset(data, "test"))  # read once, scored by each predictor
     lo, hi = info.depth_range
     results = {}
     for name, model in (

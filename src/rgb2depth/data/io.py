@@ -99,6 +99,11 @@ def save_png(path: str | Path, array: np.ndarray, *, compress_level: int = 6) ->
         img.save(tmp, format="PNG", compress_level=compress_level)
 
 
+def default_valid(depth: np.ndarray) -> np.ndarray:
+    """Valid pixels of an in-memory depth map: finite and not 0 (the invalid code)."""
+    return np.isfinite(depth) & (depth != 0)
+
+
 def encode_depth_png(
     depth: np.ndarray, *, scale: float, offset: float = 0.0, valid: np.ndarray | None = None
 ) -> np.ndarray:
@@ -108,14 +113,14 @@ def encode_depth_png(
         depth: (H, W) float depth in units.
         scale: units per count.
         offset: units at count 0.
-        valid: (H, W) bool, default ``isfinite(depth) & (depth != 0)``.
+        valid: (H, W) bool, default :func:`default_valid`.
 
     Raises:
         InputError: a valid value falls outside counts 1..65535.
     """
     depth = np.asarray(depth, dtype=np.float64)
     if valid is None:
-        valid = np.isfinite(depth) & (depth != 0)
+        valid = default_valid(depth)
     counts = np.zeros(depth.shape, dtype=np.float64)
     counts[valid] = np.round((depth[valid] - offset) / scale)
     if valid.any() and (counts[valid].min() < 1 or counts[valid].max() > 65535):

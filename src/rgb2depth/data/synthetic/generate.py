@@ -30,7 +30,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from rgb2depth.data.format import DatasetInfo
-from rgb2depth.data.io import atomic_dir, encode_depth_png, save_png
+from rgb2depth.data.io import atomic_dir, default_valid, encode_depth_png, save_png
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
 from rgb2depth.errors import InputError
 
@@ -111,7 +111,7 @@ def sample_valid(kind: SceneKind, sample: RenderedSample) -> np.ndarray:
     """The valid-depth mask of a rendered sample."""
     if kind.all_valid:
         return np.ones(sample.depth.shape, dtype=bool)
-    return np.isfinite(sample.depth) & (sample.depth != 0)
+    return default_valid(sample.depth)
 
 
 def _write_png(path: Path, array: np.ndarray) -> None:
