@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from rgb2depth import __version__
-from rgb2depth.cli import check, demo, generate
+from rgb2depth.cli import check, demo, evaluate, generate, models, predict, train
 from rgb2depth.errors import InputError
 
-COMMANDS = (demo, generate, check)
+COMMANDS = (demo, predict, evaluate, train, models, generate, check)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # ``train CONFIG --resume key=value``: overrides may follow options.
+        if getattr(args, "overrides", None) is not None and all(
+            "=" in e and not e.startswith("-") for e in extra
+        ):
+            args.overrides = [*args.overrides, *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2

@@ -1,0 +1,83 @@
+"""``rgb2depth predict INPUT... --out DIR``: depth maps for images and folders."""
+
+from __future__ import annotations
+
+import argparse
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="predict depth for images and folders of images",
+        description="For each image (a folder stands for its images), write into OUT: "
+        "NAME_depth.png (16-bit, depth = offset + scale * count in the model's units, "
+        "count 0 = no depth; scale and offset in NAME_depth.json beside it), "
+        "NAME_depth_color.png (colourised, near = warm) and with --npy NAME_depth.npy "
+        "(float32, the model's units); all at the input's own resolution.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument(
+        "--model",
+        default="faces-light",
+        help="a bundled model name or a saved model folder (faces-light)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--npy", action="store_true", help="also write float32 NAME_depth.npy")
+    p.add_argument(
+        "--tta",
+        default="none",
+        choices=("none", "flip"),
+        help="test-time augmentation: flip averages with the mirror image (none)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda (auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _collect(inputs: list[str]):
+    from pathlib import Path
+
+    from rgb2depth.errors import InputError
+
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+            if not found:
+                raise InputError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputError(f"input not found: {path}")
+    stems: dict[str, Path] = {}
+    for f in files:
+        if f.stem in stems and stems[f.stem] != f:
+            raise InputError(f"two inputs would write the same outputs: {stems[f.stem]} and {f}")
+        stems[f.stem] = f
+    return list(stems.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tqdm.auto import tqdm
+
+    from rgb2depth import Predictor
+    from rgb2depth.inference.outputs import check_writable, write_depth_outputs
+
+    files = _collect(args.inputs)
+    out = Path(args.out)
+    check_writable(out)
+    predictor = Predictor.from_pretrained(args.model, device=args.device)
+    bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
+    for path in bar:
+        depth = predictor.predict(path, tta=args.tta)
+        write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy)
+    print(f"wrote depth for {len(files)} image(s) to {out} ({predictor.units})")
+    return 0

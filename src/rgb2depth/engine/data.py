@@ -1,0 +1,91 @@
+"""Training data streams that resume exactly.
+
+The batch of training step ``b`` depends only on ``(seed, b)``: epoch ``e`` visits
+the samples in a permutation drawn from ``seed + e``, and each sample's random
+augmentation runs under torch's RNG seeded from ``(seed, e, index)``. A run that
+resumes from a checkpoint at batch ``b`` therefore sees exactly the batches it
+would have seen, whatever the number of DataLoader workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+__all__ = ["ResumableBatchSampler", "SeededItems", "infinite_loader"]
+
+_MIX = 0x9E3779B1
+
+
+class SeededItems(Dataset):
+    """Item ``(epoch, index)`` is ``dataset[index]`` drawn under a seed of its own."""
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset = dataset
+        self.seed = int(seed)
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> Any:
+        epoch, index = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * _MIX + epoch * 1_000_003 + index) % (2**63))
+            return self.dataset[index]
+
+
+class ResumableBatchSampler(Sampler[list[tuple[int, int]]]):
+    """An endless stream of batches of ``(epoch, index)`` keys, starting at batch ``start``.
+
+    Each epoch is a fresh permutation of the ``n`` samples (seeded by ``seed + epoch``)
+    cut into ``max(1, n // batch_size)`` full batches (the remainder is dropped;
+    a dataset smaller than a batch gives batches of all its samples).
+    """
+
+    def __init__(self, n: int, batch_size: int, *, seed: int, start: int = 0) -> None:
+        if n < 1:
+            raise ValueError("cannot sample batches from an empty dataset")
+        self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.per_epoch = max(1, n // batch_size)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        b = self.start
+        while True:
+            epoch, i = divmod(b, self.per_epoch)
+            g = torch.Generator().manual_seed(self.seed + epoch)
+            perm = torch.randperm(self.n, generator=g).tolist()
+            chunk = perm[i * self.batch_size : (i + 1) * self.batch_size]
+            yield [(epoch, j) for j in chunk]
+            b += 1
+
+    def __len__(self) -> int:  # an endless sampler; DataLoader asks only when sized
+        return 2**62
+
+
+def infinite_loader(
+    dataset: Dataset,
+    *,
+    batch_size: int,
+    seed: int,
+    start: int = 0,
+    workers: int = 0,
+    pin_memory: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Batches from batch number ``start`` on, forever (see the module docstring)."""
+    sampler = ResumableBatchSampler(
+        len(dataset),  # type: ignore[arg-type]
+        batch_size,
+        seed=seed,
+        start=start,
+    )
+    loader = DataLoader(
+        SeededItems(dataset, seed),
+        batch_sampler=sampler,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        persistent_workers=workers > 0,
+    )
+    return iter(loader)

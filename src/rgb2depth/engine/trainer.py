@@ -1,0 +1,353 @@
+"""The method-agnostic trainer.
+
+:class:`Trainer` runs any :class:`~rgb2depth.methods.Method`: for each training
+step it runs the method's optimisation steps in order (each ``repeats`` times, each
+on a fresh batch), with its own optimizer and learning-rate schedule. It owns
+everything that is not the method: device placement, mixed precision, gradient
+clipping, the progress bar, logging (:class:`~rgb2depth.engine.logging.RunLogger`),
+periodic validation, checkpoints and resuming (:mod:`rgb2depth.engine.checkpoint`).
+It never looks inside a batch or a loss.
+
+On CPU a run resumed from a checkpoint continues with bit-identical results: the
+batches depend only on the step (:mod:`rgb2depth.engine.data`), and the weights,
+optimizer, scheduler and RNG states are all restored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from rgb2depth.engine.checkpoint import (
+    capture_rng,
+    latest_checkpoint,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
+from rgb2depth.engine.data import infinite_loader
+from rgb2depth.engine.logging import RunLogger
+from rgb2depth.errors import InputError
+from rgb2depth.methods import Method
+
+__all__ = ["Evaluator", "Trainer", "resolve_amp", "resolve_device"]
+
+Evaluator = Callable[[Method, torch.device], tuple[dict[str, float], dict[str, np.ndarray]]]
+"""Validation: (method in eval mode, device) -> (metrics, images for TensorBoard)."""
+
+SCHEDULERS = ("constant", "cosine", "step")
+OPTIMIZERS = ("adam", "adamw")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; anything else is checked."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for, but CUDA is not available here")
+    if dev.type not in ("cpu", "cuda"):
+        raise InputError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
+    return dev
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for ``amp`` (auto | off | bf16 | fp16) on ``device``, or None."""
+    if amp not in ("auto", "off", "bf16", "fp16"):
+        raise InputError(f"unknown train.amp {amp!r}; use auto, off, bf16 or fp16")
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if amp == "fp16" and device.type != "cuda":
+        raise InputError("train.amp=fp16 needs a CUDA device; on CPU use bf16 or off")
+    return torch.bfloat16 if amp == "bf16" else torch.float16
+
+
+def _lr_lambda(scheduler: str, steps: int, warmup: int, every: int, factor: float):
+    if scheduler not in SCHEDULERS:
+        raise InputError(
+            f"unknown schedule.scheduler {scheduler!r}; known: {', '.join(SCHEDULERS)}"
+        )
+
+    def f(step: int) -> float:
+        scale = min(1.0, (step + 1) / warmup) if warmup > 0 else 1.0
+        if scheduler == "cosine":
+            t = min(1.0, max(0, step - warmup) / max(1, steps - warmup))
+            scale *= 0.5 * (1.0 + math.cos(math.pi * t))
+        elif scheduler == "step" and every > 0:
+            scale *= factor ** (step // every)
+        return scale
+
+    return f
+
+
+def _to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
+    return {
+        k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
+
+
+class Trainer:
+    """Runs a method's optimisation steps; owns devices, AMP, logs and checkpoints.
+
+    Args:
+        method: what to train (its networks, steps and losses).
+        train_data: a map-style dataset of samples (:mod:`rgb2depth.data.contract`).
+        run_dir: where logs and checkpoints go.
+        evaluator: validation, called every ``val_every`` steps and at the end.
+        steps: training steps (one step = every optimisation step of the method once,
+            each repeated as it declares).
+        batch_size, lr, betas, weight_decay, optimizer: optimisation (per-step ``lr``
+            / ``betas`` of :class:`~rgb2depth.methods.OptimStep` take precedence).
+        grad_clip: maximum gradient norm per optimisation step; 0 or None: off.
+        amp: auto | off | bf16 | fp16 (see :func:`resolve_amp`).
+        device: auto | cpu | cuda | cuda:N.
+        seed: seeds the weights' initial RNG and the data order.
+        scheduler, warmup_steps, decay_every, decay_factor: the learning-rate schedule.
+        log_every, val_every, ckpt_every: intervals in steps (0: never; the last step
+            is always validated and checkpointed).
+        keep_checkpoints: how many checkpoints to keep.
+        workers: DataLoader worker processes.
+        progress: show a progress bar with the loss and the ETA.
+        tensorboard: write TensorBoard event files.
+    """
+
+    def __init__(
+        self,
+        method: Method,
+        train_data: Dataset,
+        run_dir: str | Path,
+        *,
+        evaluator: Evaluator | None = None,
+        steps: int = 1000,
+        batch_size: int = 8,
+        lr: float = 1e-4,
+        betas: tuple[float, float] | list[float] = (0.9, 0.999),
+        weight_decay: float = 0.0,
+        optimizer: str = "adam",
+        grad_clip: float | None = 1.0,
+        amp: str = "auto",
+        device: str | torch.device = "auto",
+        seed: int = 0,
+        scheduler: str = "constant",
+        warmup_steps: int = 0,
+        decay_every: int = 0,
+        decay_factor: float = 0.5,
+        log_every: int = 10,
+        val_every: int = 0,
+        ckpt_every: int = 0,
+        keep_checkpoints: int = 2,
+        workers: int = 0,
+        progress: bool = True,
+        tensorboard: bool = True,
+    ) -> None:
+        if steps < 1 or batch_size < 1:
+            raise InputError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
+        if optimizer not in OPTIMIZERS:
+            raise InputError(f"unknown train.optimizer {optimizer!r}; known: adam, adamw")
+        if len(train_data) == 0:  # type: ignore[arg-type]
+            raise InputError("the training split is empty")
+        self.method = method
+        self.train_data = train_data
+        self.run_dir = Path(run_dir)
+        self.evaluator = evaluator
+        self.steps, self.batch_size, self.seed = steps, batch_size, seed
+        self.grad_clip = grad_clip or 0.0
+        self.device = resolve_device(device)
+        self.amp_dtype = resolve_amp(amp, self.device)
+        self.log_every, self.val_every, self.ckpt_every = log_every, val_every, ckpt_every
+        self.keep_checkpoints, self.workers = keep_checkpoints, workers
+        self.progress, self.tensorboard = progress, tensorboard
+
+        self.method.to(self.device)
+        self.optim_steps = method.optim_steps()
+        if not self.optim_steps:
+            raise InputError(f"method {method.name!r} declares no optimisation step")
+        opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+        self.optimizers = [
+            opt_cls(
+                s.parameters,
+                lr=s.lr if s.lr is not None else lr,
+                betas=tuple(s.betas if s.betas is not None else betas),  # type: ignore[arg-type]
+                weight_decay=weight_decay,
+            )
+            for s in self.optim_steps
+        ]
+        f = _lr_lambda(scheduler, steps, warmup_steps, decay_every, decay_factor)
+        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(o, f) for o in self.optimizers]
+        use_scaler = self.amp_dtype == torch.float16
+        self.scalers = [
+            torch.amp.GradScaler(self.device.type, enabled=use_scaler) for _ in self.optimizers
+        ]
+        self.step = 0
+        self.batches = 0
+        self.last_metrics: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ state
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the weights: optimizers, schedulers, scalers, counters, RNG."""
+        return {
+            "step": self.step,
+            "batches": self.batches,
+            "optimizers": [o.state_dict() for o in self.optimizers],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "scalers": [s.state_dict() for s in self.scalers],
+            "rng": capture_rng(),
+            "metrics": dict(self.last_metrics),
+        }
+
+    def save(self) -> Path:
+        return save_checkpoint(
+            self.run_dir,
+            self.step,
+            self.method.state_dict(),
+            self.state_dict(),
+            keep=self.keep_checkpoints,
+        )
+
+    def load(self, path: str | Path) -> None:
+        """Restore weights and training state from a checkpoint folder."""
+        weights, state = load_checkpoint(path)
+        missing, unexpected = self.method.load_state_dict(weights, strict=True)
+        if missing or unexpected:
+            raise InputError(
+                f"{path} does not match this run's networks: {len(missing)} missing "
+                f"and {len(unexpected)} unexpected tensors "
+                f"(e.g. {(missing or unexpected)[0]}); was it saved with another config?"
+            )
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise InputError(
+                f"{path} has {len(state['optimizers'])} optimizers, expected {len(self.optimizers)}"
+            )
+        for obj, sd in zip(self.optimizers, state["optimizers"], strict=True):
+            obj.load_state_dict(sd)
+        for obj, sd in zip(self.schedulers, state["schedulers"], strict=True):
+            obj.load_state_dict(sd)
+        for obj, sd in zip(self.scalers, state["scalers"], strict=True):
+            obj.load_state_dict(sd)
+        self.step, self.batches = int(state["step"]), int(state["batches"])
+        self.last_metrics = dict(state.get("metrics", {}))
+        restore_rng(state["rng"])
+
+    # ------------------------------------------------------------------ loop
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _train_step(self, data: Iterator[dict[str, Any]]) -> dict[str, float]:
+        logs: dict[str, float] = {}
+        single = len(self.optim_steps) == 1
+        self.method.train()
+        steps = zip(self.optim_steps, self.optimizers, self.scalers, strict=True)
+        for ostep, opt, scaler in steps:
+            for _ in range(ostep.repeats):
+                batch = _to_device(next(data), self.device)
+                self.batches += 1
+                self.method.zero_grad(set_to_none=True)
+                with self._autocast():
+                    loss, terms = self.method.loss(ostep.name, batch)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(
+                        f"the {ostep.name!r} loss is {float(loss)} at step {self.step}; "
+                        "lower train.lr or turn on train.grad_clip"
+                    )
+                scaler.scale(loss).backward()
+                if self.grad_clip > 0:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(ostep.parameters, self.grad_clip)
+                scaler.step(opt)
+                scaler.update()
+            prefix = "" if single else f"{ostep.name}/"
+            logs[f"{prefix}loss"] = float(loss.detach())
+            logs.update({f"{prefix}{k}": float(v) for k, v in terms.items()})
+        for s in self.schedulers:
+            s.step()
+        self.step += 1
+        return logs
+
+    def validate(self, logger: RunLogger | None = None) -> dict[str, float]:
+        if self.evaluator is None:
+            return {}
+        self.method.eval()
+        with torch.no_grad(), self._autocast():
+            metrics, images = self.evaluator(self.method, self.device)
+        self.method.train()
+        self.last_metrics = dict(metrics)
+        if logger is not None:
+            logger.scalars(self.step, "val", metrics)
+            logger.images(self.step, images)
+        return metrics
+
+    def fit(self, *, resume: bool = False) -> dict[str, float]:
+        """Train until ``steps``; with ``resume``, continue from the latest checkpoint.
+
+        Returns:
+            The last validation metrics ({} without an evaluator).
+        """
+        resume_step = None
+        if resume:
+            last = latest_checkpoint(self.run_dir)
+            if last is None:
+                raise InputError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
+            self.load(last)
+            resume_step = self.step
+        else:
+            torch.manual_seed(self.seed)
+        logger = RunLogger(self.run_dir, resume_step=resume_step, tensorboard=self.tensorboard)
+        data = infinite_loader(
+            self.train_data,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            start=self.batches,
+            workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        bar = tqdm(
+            total=self.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        t0, step0 = time.perf_counter(), self.step
+        try:
+            while self.step < self.steps:
+                logs = self._train_step(data)
+                last = self.step == self.steps
+                if self.log_every and (self.step % self.log_every == 0 or last):
+                    rate = (self.step - step0) / max(1e-9, time.perf_counter() - t0)
+                    lr = self.optimizers[0].param_groups[0]["lr"]
+                    logger.scalars(self.step, "train", {**logs, "lr": lr, "steps_per_s": rate})
+                bar.set_postfix({k: f"{v:.4g}" for k, v in list(logs.items())[:3]})
+                bar.update(1)
+                if (self.val_every and self.step % self.val_every == 0) or last:
+                    metrics = self.validate(logger)
+                    if metrics:
+                        bar.write(
+                            f"step {self.step}: "
+                            + ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:4])
+                        )
+                if (self.ckpt_every and self.step % self.ckpt_every == 0) or last:
+                    self.save()
+        finally:
+            bar.close()
+            logger.close()
+        return self.last_metrics

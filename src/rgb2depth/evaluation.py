@@ -1,0 +1,187 @@
+"""Scoring depth against a dataset's ground truth: one protocol for every caller.
+
+Training validation, ``rgb2depth evaluate --model`` and ``rgb2depth evaluate --pred``
+all use :func:`metric_settings` (which pixels count and which metrics apply for a
+dataset) and :class:`~rgb2depth.metrics.DepthMetricAccumulator`.
+
+Protocol: metrics are computed in the dataset's units (``dataset.json``), on the
+ground truth's valid pixels within its ``depth_range`` (inclusive), per image and then
+averaged over images. ``evaluate`` scores at the ground truth's own resolution;
+validation during training scores at the training size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from rgb2depth.data.format import DatasetInfo
+from rgb2depth.errors import InputError
+from rgb2depth.metrics import (
+    DEFAULT_METRICS,
+    SIGNED_DEFAULT_METRICS,
+    DepthMetricAccumulator,
+)
+
+__all__ = [
+    "ALIGNS",
+    "PRED_SUFFIXES",
+    "evaluate_predictions",
+    "evaluate_predictor",
+    "find_prediction",
+    "metric_settings",
+]
+
+ALIGNS = ("none", "median", "lstsq")
+PRED_SUFFIXES = (".npy", ".png", ".tif", ".tiff")
+
+
+def metric_settings(info: DatasetInfo, *, align: str = "none") -> dict[str, Any]:
+    """Keyword arguments of the metric functions for a dataset.
+
+    Positive depth: valid where ``lo <= gt <= hi``. Signed values (a negative ``lo``,
+    e.g. surface heights): the signed metric set (linear errors only).
+    """
+    if align not in ALIGNS:
+        raise InputError(f"unknown alignment {align!r}; use one of {', '.join(ALIGNS)}")
+    lo, hi = info.depth_range
+    signed = lo < 0
+    return {
+        "min_depth": lo if signed else max(lo, 1e-6),
+        "max_depth": hi,
+        "inclusive": True,
+        "invalid_value": None,  # invalid pixels come as a mask from the dataset layer
+        "align": align,
+        "metrics": SIGNED_DEFAULT_METRICS if signed else DEFAULT_METRICS,
+    }
+
+
+def _progress(items: Iterable[Any], total: int, desc: str, show: bool) -> Iterable[Any]:
+    from tqdm.auto import tqdm
+
+    return tqdm(items, total=total, desc=desc, unit="img", disable=not show, leave=False)
+
+
+def evaluate_predictor(
+    predict: Callable[[np.ndarray], np.ndarray],
+    root: str | Path,
+    *,
+    split: str = "test",
+    align: str = "none",
+    progress: bool = True,
+) -> dict[str, float]:
+    """Score ``predict`` ((H, W, 3) uint8 RGB -> (H, W) depth in the dataset's units).
+
+    Raises:
+        InputError: a bad dataset folder or split.
+    """
+    from rgb2depth.data import PairedDepthDataset
+
+    ds = PairedDepthDataset(root, split)
+    acc = DepthMetricAccumulator(**metric_settings(ds.info, align=align))
+    for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
+        sample = ds.load(i)
+        rgb = (sample["rgb"].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+        pred = torch.from_numpy(np.asarray(predict(rgb), dtype=np.float32))
+        acc.update(pred[None, None], sample["depth"][None], mask=sample["mask"][None])
+    return {**acc.compute(), "n_files": float(len(ds))}
+
+
+def find_prediction(pred_dir: Path, name: str) -> Path | None:
+    """The prediction file for ground-truth stem ``name`` in ``pred_dir`` (or None).
+
+    Looks for ``NAME.npy``, ``NAME.png``, ``NAME.tif(f)``, then the names
+    ``rgb2depth predict`` writes (``NAME_depth.npy``, ``NAME_depth.png``).
+    """
+    for stem in (name, f"{name}_depth"):
+        for suffix in PRED_SUFFIXES:
+            p = pred_dir / f"{stem}{suffix}"
+            if p.is_file():
+                return p
+    return None
+
+
+def _png_encoding(path: Path, scale: float, offset: float) -> tuple[float, float]:
+    """The encoding written beside a PNG by ``rgb2depth predict`` (``NAME.json``), if any."""
+    import json
+
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        return scale, offset
+    try:
+        meta = json.loads(side.read_text(encoding="utf-8"))
+        return float(meta["scale"]), float(meta["offset"])
+    except (ValueError, KeyError, TypeError):
+        raise InputError(f"{side}: expected JSON with scale and offset") from None
+
+
+def evaluate_predictions(
+    pred_dir: str | Path,
+    root: str | Path,
+    *,
+    split: str = "test",
+    align: str = "none",
+    png_scale: float | None = None,
+    png_offset: float | None = None,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Score depth files made by any system against a dataset split.
+
+    ``pred_dir`` holds one file per ground-truth image, named like it (its stem) with
+    suffix ``.npy`` (float, the dataset's units), a 16-bit ``.png`` or ``.tif``; the
+    files ``rgb2depth predict`` writes (``NAME_depth.png`` / ``.npy``) work as they are.
+    A PNG is decoded with the ``scale``/``offset`` of the JSON file beside it
+    (``NAME_depth.json``), else with ``png_scale``/``png_offset`` if given, else with
+    the dataset's own encoding.
+
+    Raises:
+        InputError: a missing folder, missing predictions (the first few are named),
+            a prediction whose size differs from its ground truth, NaN in a prediction.
+    """
+    from rgb2depth.data import PairedDepthDataset
+    from rgb2depth.data.io import read_depth
+
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise InputError(f"prediction folder not found: {pred_dir}")
+    ds = PairedDepthDataset(root, split)
+    files = {n: find_prediction(pred_dir, n) for n in ds.names}
+    missing = [n for n, p in files.items() if p is None]
+    if missing:
+        raise InputError(
+            f"{pred_dir}: {len(missing)} of {len(ds)} predictions missing "
+            f"(e.g. {', '.join(missing[:3])}; expected NAME.npy or NAME.png)"
+        )
+    scale = ds.info.png_scale if png_scale is None else png_scale
+    offset = ds.info.png_offset if png_offset is None else png_offset
+    acc = DepthMetricAccumulator(**metric_settings(ds.info, align=align))
+    for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
+        sample = ds.load(i)
+        path = files[ds.names[i]]
+        assert path is not None
+        file_scale, file_offset = (
+            _png_encoding(path, scale, offset)
+            if path.suffix.lower() == ".png" and png_scale is None
+            else (scale, offset)
+        )
+        pred, _ = read_depth(
+            path,
+            png_scale=file_scale,
+            png_offset=file_offset,
+            invalid_value=None,
+            allow_negative=True,
+            allow_nan=False,
+        )
+        if pred.shape != tuple(sample["depth"].shape[-2:]):
+            raise InputError(
+                f"{path}: prediction is {pred.shape} (H, W) but the ground truth is "
+                f"{tuple(sample['depth'].shape[-2:])}"
+            )
+        acc.update(
+            torch.from_numpy(pred)[None, None], sample["depth"][None], mask=sample["mask"][None]
+        )
+    return {**acc.compute(), "n_files": float(len(ds))}

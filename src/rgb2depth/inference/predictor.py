@@ -1,0 +1,195 @@
+"""One-call inference: a photo in, a depth map in stated units out, at the photo's size.
+
+>>> from rgb2depth import Predictor
+>>> p = Predictor.from_pretrained("faces-light")      # a bundled model, no download
+>>> depth = p.predict("face.png")                      # (H, W) float32, in p.units
+
+A model is a saved model folder (``config.json`` + ``model.safetensors``, see
+:mod:`rgb2depth.models.pretrained`): the name of a model bundled with the package
+(:func:`bundled_models`) or a path, such as the ``model/`` folder of a training run.
+Loading never unpickles.
+
+The image is resized to the network's input size with the same transform as
+evaluation during training (:func:`rgb2depth.data.transforms.build_transforms`), and
+the prediction is resized back (bilinear) to the image's own height and width.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rgb2depth.errors import InputError
+
+__all__ = ["TTA_MODES", "Predictor", "bundled_model_dir", "bundled_models"]
+
+TTA_MODES = (None, "none", "flip")
+
+
+def _weights_root() -> Path:
+    return Path(str(resources.files("rgb2depth") / "weights"))
+
+
+def bundled_models() -> list[str]:
+    """Names of the models that ship inside the package."""
+    root = _weights_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "config.json").is_file())
+
+
+def bundled_model_dir(name: str) -> Path:
+    """The folder of a bundled model."""
+    return _weights_root() / name
+
+
+def _as_rgb_array(image: Any) -> np.ndarray:
+    """A path, PIL image or array -> (H, W, 3) uint8."""
+    from rgb2depth.data.io import read_rgb
+
+    if isinstance(image, (str, Path)):
+        return read_rgb(image)
+    try:
+        from PIL import Image
+
+        if isinstance(image, Image.Image):
+            image = np.asarray(image.convert("RGB"))
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        pass
+    if not isinstance(image, np.ndarray):
+        raise InputError(
+            f"expected an image path, a PIL image or a numpy array, got {type(image).__name__}"
+        )
+    arr = image
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise InputError(f"expected an (H, W, 3) or (H, W) image, got shape {arr.shape}")
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    arr = arr[:, :, :3]
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise InputError(f"image too small: {arr.shape[1]}x{arr.shape[0]}")
+    if arr.dtype == np.uint8:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+            raise InputError("a float image must hold finite values in [0, 1]")
+        return (arr * 255.0).round().astype(np.uint8)
+    raise InputError(f"expected a uint8 or float image, got dtype {arr.dtype}")
+
+
+class Predictor:
+    """A trained network plus what it needs to turn a photo into depth.
+
+    Args:
+        model: RGB (or gray) in [-1, 1] -> depth in model range [-1, 1].
+        config: the saved model's ``config.json`` (needs ``depth`` and ``input``).
+        device: auto | cpu | cuda | cuda:N.
+
+    Attributes:
+        units: depth units of :meth:`predict` (e.g. ``"mm"``).
+        depth_range: (lo, hi) the model range [-1, 1] maps to.
+        input_size: (H, W) the network sees.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        config: dict[str, Any],
+        *,
+        device: str | torch.device = "auto",
+        source: str = "",
+    ) -> None:
+        from rgb2depth.data.transforms import build_transforms
+        from rgb2depth.engine.trainer import resolve_device
+
+        try:
+            self.units = str(config["depth"]["units"])
+            lo, hi = (float(v) for v in config["depth"]["range"])
+            self.input_size = tuple(int(v) for v in config["input"]["size"])
+            self.grayscale = bool(config["input"].get("grayscale", False))
+        except (KeyError, TypeError, ValueError):
+            raise InputError(
+                f"{source or 'model'}: config.json lacks depth units/range or input size; "
+                "was it saved by rgb2depth train?"
+            ) from None
+        self.depth_range = (lo, hi)
+        self.config = config
+        self.source = source
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self._transform = build_transforms(
+            "none",
+            size=self.input_size,
+            depth_range=self.depth_range,
+            grayscale=self.grayscale,
+            train=False,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | Path, *, device: str | torch.device = "auto"
+    ) -> Predictor:
+        """Load a bundled model by name, or a saved model folder by path.
+
+        Raises:
+            InputError: neither a folder nor a bundled name, or a broken model folder.
+        """
+        from rgb2depth.models import load_model_folder
+
+        path = Path(name_or_path)
+        if not path.exists() and str(name_or_path) in bundled_models():
+            path = bundled_model_dir(str(name_or_path))
+        elif not path.exists():
+            known = ", ".join(bundled_models()) or "none"
+            raise InputError(
+                f"unknown model {str(name_or_path)!r}: not a model folder and not a bundled "
+                f"model (bundled: {known})"
+            )
+        model, config = load_model_folder(path)
+        return cls(model, config, device=device, source=str(name_or_path))
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x).float().clamp(-1.0, 1.0)
+
+    @torch.no_grad()
+    def predict(self, image: Any, *, tta: str | None = None) -> np.ndarray:
+        """Depth for one image.
+
+        Args:
+            image: a file path, a PIL image, or an (H, W, 3) / (H, W) array (uint8, or
+                float in [0, 1]).
+            tta: ``"flip"`` averages the prediction of the image and (mirrored back)
+                of its mirror image (seeds 003); None or ``"none"``: off.
+
+        Returns:
+            (H, W) float32 depth in :attr:`units`, at the image's own size.
+        """
+        from rgb2depth.data.datasets import rgb_to_tensor
+        from rgb2depth.data.transforms import depth_from_model_range
+
+        if tta not in TTA_MODES:
+            raise InputError(f"unknown tta {tta!r}; use none or flip")
+        rgb = _as_rgb_array(image)
+        h, w = rgb.shape[:2]
+        x = self._transform({"rgb": rgb_to_tensor(rgb)})["rgb"][None].to(self.device)
+        pred = self._forward(x)
+        if tta == "flip":
+            pred = 0.5 * (pred + self._forward(x.flip(-1)).flip(-1))
+        depth = depth_from_model_range(pred, self.depth_range)
+        if (h, w) != tuple(depth.shape[-2:]):
+            depth = F.interpolate(depth, size=(h, w), mode="bilinear", align_corners=False)
+        return depth[0, 0].cpu().numpy().astype(np.float32)
+
+    def __repr__(self) -> str:
+        h, w = self.input_size
+        return (
+            f"Predictor({self.source!r}, units={self.units!r}, range={self.depth_range}, "
+            f"input={w}x{h}, device={self.device})"
+        )

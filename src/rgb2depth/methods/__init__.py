@@ -1,0 +1,22 @@
+"""Training methods: each owns its networks, optimisation steps and losses."""
+
+from rgb2depth.methods import supervised as _supervised  # noqa: F401  (registers)
+from rgb2depth.methods.base import (
+    METHODS,
+    Method,
+    MethodContext,
+    OptimStep,
+    build_method,
+    method_defaults,
+    register_method,
+)
+
+__all__ = [
+    "METHODS",
+    "Method",
+    "MethodContext",
+    "OptimStep",
+    "build_method",
+    "method_defaults",
+    "register_method",
+]

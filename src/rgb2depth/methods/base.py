@@ -1,0 +1,131 @@
+"""What a training method is: its networks, its optimisation steps and its losses.
+
+The trainer (:mod:`rgb2depth.engine.trainer`) knows nothing about any method
+(STYLE.md item 8). A method is an ``nn.Module`` that owns every network it trains
+(``self.model`` is the one that is deployed: RGB in, depth out) and declares:
+
+- :meth:`Method.optim_steps`: the optimisation steps of one training step, in order.
+  Each names its parameters, how many times it repeats (a WGAN critic's n_critic)
+  and optionally its own learning rate and betas; the trainer gives each step its
+  own optimizer and scheduler.
+- :meth:`Method.loss`: for a step name and a batch (the contract of
+  :mod:`rgb2depth.data.contract`, on the device), the scalar loss to minimise and a
+  dict of floats to log.
+- :meth:`Method.predict`: depth in model range [-1, 1], (B, 1, H, W), for a batch;
+  used by validation.
+
+Each method declares its options as a dataclass (``Options``) with defaults; the
+``method`` section of a config is checked against it (STYLE.md item 11).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from rgb2depth.errors import InputError
+
+__all__ = ["METHODS", "Method", "OptimStep", "build_method", "register_method"]
+
+
+@dataclass
+class OptimStep:
+    """One optimisation step of a method.
+
+    Attributes:
+        name: passed back to :meth:`Method.loss`.
+        parameters: what this step's optimizer updates.
+        repeats: how many times the step runs per training step (each on a new batch).
+        lr, betas: override the run's ``train.lr`` / ``train.betas`` for this step.
+    """
+
+    name: str
+    parameters: list[nn.Parameter]
+    repeats: int = 1
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+
+
+@dataclass
+class MethodContext:
+    """What a method may know about the data: channels and depth units."""
+
+    in_channels: int
+    depth_units: str
+    depth_range: tuple[float, float]
+
+
+class Method(nn.Module):
+    """Base class of training methods; see the module docstring."""
+
+    name: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
+
+    @dataclass
+    class Options:
+        pass
+
+    def __init__(self, model: nn.Module, options: Any, context: MethodContext) -> None:
+        super().__init__()
+        self.model = model
+        self.options = options
+        self.context = context
+
+    def optim_steps(self) -> list[OptimStep]:
+        raise NotImplementedError
+
+    def loss(self, step: str, batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def predict(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """Depth in model range, (B, 1, H, W), for ``batch`` (default: ``model(batch['rgb'])``)."""
+        return self.model(batch["rgb"])
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: make a method available by its ``name`` in configs."""
+    METHODS[cls.name] = cls
+    return cls
+
+
+def _options(cls: type[Method], section: Mapping[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls.Options)}
+    given = {k: v for k, v in section.items() if k != "name"}
+    unknown = sorted(set(given) - set(fields))
+    if unknown:
+        raise InputError(
+            f"unknown key 'method.{unknown[0]}' for method {cls.name!r}; "
+            f"valid keys: name, {', '.join(fields)}"
+        )
+    return cls.Options(**given)
+
+
+def build_method(section: Mapping[str, Any], model: nn.Module, context: MethodContext) -> Method:
+    """Build the method named by ``section['name']`` with the section's options.
+
+    Raises:
+        InputError: an unknown method name (the message lists the known ones) or option.
+    """
+    name = section.get("name")
+    if name not in METHODS:
+        raise InputError(f"unknown method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    cls = METHODS[name]
+    return cls(model, _options(cls, section), context)
+
+
+def method_defaults(name: str) -> dict[str, Any]:
+    """The default options of a method, for saving the resolved configuration."""
+    return dataclasses.asdict(METHODS[name].Options())
+
+
+def field_default(factory: Callable[[], Any]) -> Any:
+    """A dataclass field with a mutable default."""
+    return field(default_factory=factory)

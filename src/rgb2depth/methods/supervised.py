@@ -1,0 +1,120 @@
+"""Supervised training on paired RGB and depth: seeds 004, 003 and 001's autoencoder.
+
+One method, ``supervised``, whose ``loss`` option picks the objective:
+
+- ``light_unet`` (seed 004, eq. 7): L1 + (1 - SSIM) + the RGB-edge-aware term, weights
+  alpha, beta, gamma normalised by their sum (the paper's alpha = 2, gamma = 5; beta,
+  which the paper does not give, is 1).
+- ``perceptual_alignment`` (seed 003): lambda L1 + gradient + (1 - SSIM) / 2 +
+  gamma perceptual (lambda 0.1, gamma 0.5). The perceptual network is frozen and
+  comes from a local file: ``perceptual: resnet50`` with ``perceptual_path`` a
+  torchvision ResNet-50 state dict, or ``perceptual: autoencoder`` with
+  ``perceptual_path`` the encoder of a depth autoencoder trained by this project
+  (method ``depth_autoencoder``). ``perceptual: null`` leaves the term out.
+- ``mse`` (seed 001's autoencoder baseline, eq. 3): mean squared error only.
+
+``depth_autoencoder`` trains a depth -> depth autoencoder (L1 reconstruction), whose
+encoder is the project's own perceptual feature network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rgb2depth.errors import InputError
+from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
+
+__all__ = ["DepthAutoencoder", "Supervised"]
+
+LOSS_NAMES = ("light_unet", "perceptual_alignment", "mse")
+
+
+def _check_kwargs(cls: type, kwargs: Mapping[str, Any], what: str) -> None:
+    import inspect
+
+    accepted = [p for p in inspect.signature(cls).parameters if p != "perceptual"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise InputError(
+            f"unknown setting {unknown[0]!r} in {what}; accepted: {', '.join(accepted) or 'none'}"
+        )
+
+
+@register_method
+class Supervised(Method):
+    """Paired supervised training of ``model``: RGB in, depth in model range out."""
+
+    name = "supervised"
+    paper = "seeds 004 (light U-Net loss), 003 (perceptual alignment), 001 (MSE autoencoder)"
+
+    @dataclass
+    class Options:
+        loss: str = "light_unet"
+        weights: dict[str, float] = field(default_factory=dict)
+        perceptual: str | None = None
+        perceptual_path: str | None = None
+
+    def __init__(self, model: torch.nn.Module, options: Options, context: MethodContext) -> None:
+        super().__init__(model, options, context)
+        from rgb2depth import losses
+
+        weights = dict(options.weights or {})
+        if options.loss == "light_unet":
+            _check_kwargs(losses.LightUNetLoss, weights, "method.weights")
+            self.criterion = losses.LightUNetLoss(**weights)
+        elif options.loss == "perceptual_alignment":
+            _check_kwargs(losses.PerceptualAlignmentLoss, weights, "method.weights")
+            perceptual = None
+            if options.perceptual is not None:
+                extractor = losses.build_feature_extractor(
+                    options.perceptual, options.perceptual_path
+                )
+                perceptual = losses.PerceptualLoss(extractor)
+            self.criterion = losses.PerceptualAlignmentLoss(**weights, perceptual=perceptual)
+        elif options.loss == "mse":
+            _check_kwargs(losses.MSEOnlyLoss, weights, "method.weights")
+            self.criterion = losses.MSEOnlyLoss(**weights)
+        else:
+            raise InputError(
+                f"unknown method.loss {options.loss!r}; known losses: {', '.join(LOSS_NAMES)}"
+            )
+        if options.loss != "perceptual_alignment" and options.perceptual is not None:
+            raise InputError("method.perceptual applies to loss perceptual_alignment only")
+
+    def optim_steps(self) -> list[OptimStep]:
+        return [OptimStep("model", [p for p in self.model.parameters() if p.requires_grad])]
+
+    def loss(self, step: str, batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        pred = self.model(batch["rgb"])
+        return self.criterion(pred, batch["depth"], rgb=batch["rgb"], mask=batch["mask"])
+
+
+@register_method
+class DepthAutoencoder(Method):
+    """Depth -> depth reconstruction (L1 on valid pixels); its encoder is a perceptual network.
+
+    Use with the ``depth_autoencoder`` model (``model.kwargs.in_channels`` 1).
+    """
+
+    name = "depth_autoencoder"
+    paper = "this project: perceptual features for seed 003's loss without ImageNet weights"
+
+    @dataclass
+    class Options:
+        pass
+
+    def optim_steps(self) -> list[OptimStep]:
+        return [OptimStep("model", list(self.model.parameters()))]
+
+    def predict(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        return self.model(batch["depth"])
+
+    def loss(self, step: str, batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
+        from rgb2depth.losses import l1_loss
+
+        value = l1_loss(self.predict(batch), batch["depth"], batch["mask"])
+        return value, {"l1": float(value.detach())}

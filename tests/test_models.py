@@ -1,0 +1,230 @@
+"""Tests generated from the model registry, plus the seed papers' parameter counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rgb2depth.errors import InputError
+from rgb2depth.models import (
+    check_input_size,
+    count_parameters,
+    create_model,
+    get_entry,
+    gflops,
+    list_models,
+    register_model,
+)
+
+NAMES = list_models()
+# Small settings per model for the fast generic tests; the full-size defaults are
+# checked by the parameter-count tests.
+SMALL: dict[str, dict] = {
+    "light_unet": {"channels": (4, 6, 8, 8, 10)},
+    "unet_baseline": {"base_width": 4},
+    "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
+    "depth_autoencoder": {"widths": (4, 6, 8)},
+}
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def small(request):
+    name = request.param
+    torch.manual_seed(0)
+    return name, create_model(name, **SMALL.get(name, {}))
+
+
+def _input(model, h: int, w: int, batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, model.in_channels, h, w)
+
+
+def test_registry_lists_the_seed_models():
+    assert {"light_unet", "unet_baseline", "face_cgan_generator", "depth_autoencoder"} <= set(NAMES)
+    assert NAMES == sorted(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_entry_and_attributes(name):
+    entry = get_entry(name)
+    assert entry.name == name and entry.paper and entry.description
+    assert {"in_channels", "out_channels"} <= set(entry.defaults)
+    model = create_model(name, **SMALL.get(name, {}))
+    assert model.stride == entry.stride
+    assert model.in_channels == entry.defaults["in_channels"]
+    assert model.out_channels == entry.defaults["out_channels"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_model_has_small_test_settings(name):
+    assert name in SMALL, f"add small settings for {name} to SMALL"
+
+
+def test_forward_shapes_and_finite(small):
+    name, model = small
+    s = model.stride
+    model.train()
+    for h, w in ((2 * s, 2 * s), (4 * s, 3 * s)):
+        y = model(_input(model, h, w))
+        assert y.shape == (2, model.out_channels, h, w), name
+        assert torch.isfinite(y).all(), name
+    model.eval()
+    with torch.no_grad():
+        y = model(_input(model, 2 * s, 2 * s, batch=1))
+    assert y.shape == (1, model.out_channels, 2 * s, 2 * s)
+
+
+BIG = {"unet_baseline", "face_cgan_generator"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in NAMES]
+)
+def test_default_settings_forward(name):
+    model = create_model(name).eval()
+    s = model.stride
+    with torch.no_grad():
+        y = model(torch.randn(1, model.in_channels, 2 * s, 3 * s))
+    assert y.shape == (1, model.out_channels, 2 * s, 3 * s)
+    assert torch.isfinite(y).all()
+
+
+def test_backward_reaches_every_parameter(small):
+    name, model = small
+    model.train()
+    model.zero_grad(set_to_none=True)
+    s = model.stride
+    y = model(_input(model, 2 * s, 3 * s))
+    (y**2).mean().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}.{pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}.{pname} has a non-finite gradient"
+
+
+def test_refuses_a_size_that_is_not_a_multiple_of_the_stride(small):
+    name, model = small
+    s = model.stride
+    with pytest.raises(InputError, match=rf"{name} needs .*multiples of {s}, got {s + 4}x{2 * s}"):
+        model(_input(model, s + 4, 2 * s))
+
+
+def test_refuses_wrong_ndim_and_channels(small):
+    _, model = small
+    s = model.stride
+    with pytest.raises(InputError, match=r"expected a \(B, C, H, W\) tensor, got \("):
+        model(torch.zeros(model.in_channels, 2 * s, 2 * s))
+    with pytest.raises(InputError, match=rf"expects {model.in_channels} input channel"):
+        model(torch.zeros(1, model.in_channels + 1, 2 * s, 2 * s))
+
+
+def test_encode_of_the_autoencoders():
+    for name, stride in (("depth_autoencoder", 8), ("face_cgan_generator", 16)):
+        model = create_model(name, **SMALL[name]).eval()
+        feats = model.encode(torch.zeros(1, 1, 2 * stride, 3 * stride))
+        assert feats.shape[-2:] == (2, 3)
+        assert isinstance(model.encoder, torch.nn.Module)
+    ae = create_model("depth_autoencoder")
+    assert count_parameters(ae) < 1_000_000
+    y = ae.eval()(torch.zeros(1, 1, 16, 16))
+    assert y.abs().max() <= 1
+
+
+# --------------------------------------------------------------------------- parameter counts
+def test_light_unet_has_the_seed_parameter_count():
+    model = create_model("light_unet")
+    n = count_parameters(model)
+    assert n == 1_218_870
+    assert abs(n - 1.22e6) / 1.22e6 < 0.01
+
+
+def test_unet_baseline_has_the_seed_parameter_count():
+    with torch.device("meta"):  # no memory, no init time
+        model = create_model("unet_baseline")
+    n = count_parameters(model)
+    assert n == 17_262_977
+    assert abs(n - 17.26e6) / 17.26e6 < 0.01
+
+
+def test_face_cgan_generator_layout():
+    with torch.device("meta"):
+        model = create_model("face_cgan_generator")
+        bn_model = create_model("face_cgan_generator", first_norm=True)
+    assert count_parameters(model) == 34_621_633
+    convs = [m for m in model.encoder if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [128, 256, 512, 1024]
+    assert all(c.kernel_size == (5, 5) and c.stride == (2, 2) for c in convs)
+    assert not isinstance(model.encoder[1], torch.nn.BatchNorm2d)
+    assert isinstance(bn_model.encoder[1], torch.nn.BatchNorm2d)
+    assert isinstance(model.decoder[-1], torch.nn.Tanh)
+
+
+def test_count_parameters_counts_frozen_parameters_not_buffers():
+    model = create_model("depth_autoencoder", widths=(2, 2, 2))
+    n = count_parameters(model)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    assert count_parameters(model) == n
+    assert n < sum(p.numel() for p in model.parameters()) + sum(b.numel() for b in model.buffers())
+
+
+# --------------------------------------------------------------------------- registry errors
+def test_unknown_name_lists_the_known_models():
+    with pytest.raises(InputError) as info:
+        create_model("xyz")
+    msg = str(info.value)
+    assert msg.startswith("unknown model 'xyz'; known models: ")
+    assert ", ".join(NAMES) in msg and "\n" not in msg
+
+
+def test_unknown_setting_lists_the_accepted_ones():
+    with pytest.raises(InputError, match=r"unknown setting\(s\) 'widht'.*accepted settings: "):
+        create_model("light_unet", widht=3)
+    with pytest.raises(InputError, match="channels"):
+        create_model("light_unet", channels=(1, 2, 3))
+    with pytest.raises(InputError, match="in_channels must be a positive integer"):
+        create_model("unet_baseline", in_channels=0)
+
+
+def test_register_model_refuses_bad_builders():
+    with pytest.raises(TypeError, match="already registered"):
+        register_model("light_unet", paper="p", description="d", stride=16)(lambda **k: None)
+
+    def positional(in_channels=3, out_channels=1):  # not keyword-only
+        return torch.nn.Identity()
+
+    with pytest.raises(TypeError, match="keyword-only"):
+        register_model("_bad_test_model", paper="p", description="d", stride=1)(positional)
+    assert "_bad_test_model" not in list_models()
+
+
+def test_check_input_size_messages():
+    with pytest.raises(InputError, match=r"^light_unet needs .* multiples of 16, got 100x128$"):
+        check_input_size(torch.zeros(1, 3, 100, 128), 16, "light_unet")
+    with pytest.raises(InputError, match=r"got \(3, 64, 64\)"):
+        check_input_size(torch.zeros(3, 64, 64), 16, "light_unet")
+    with pytest.raises(InputError, match=r"torch\.Tensor"):
+        check_input_size([[1.0]], 16, "light_unet")
+    with pytest.raises(InputError, match="got 0x16"):
+        check_input_size(torch.zeros(1, 3, 0, 16), 16, "light_unet")
+    check_input_size(torch.zeros(1, 3, 32, 48), 16, "light_unet")
+
+
+# --------------------------------------------------------------------------- gflops
+@pytest.mark.slow  # FlopCounterMode's first use in a process takes ~1.5 s
+def test_gflops_positive_and_scales_with_area():
+    model = create_model("light_unet", **SMALL["light_unet"])
+    model.train()
+    small_cost = gflops(model, 32, 32, 3)
+    big_cost = gflops(model, 64, 64, 3)
+    assert isinstance(small_cost, float) and small_cost > 0
+    assert big_cost / small_cost == pytest.approx(4.0, rel=0.02)
+    assert model.training  # restored
+    assert gflops(model, 32, 32) == small_cost  # in_channels from the model
+
+
+@pytest.mark.slow
+def test_gflops_counts_two_flops_per_multiply_add():
+    conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    assert gflops(conv, 16, 16, 3) == pytest.approx(2 * 3 * 8 * 9 * 16 * 16 / 1e9)
+    assert gflops(conv, 16, 16) == gflops(conv, 16, 16, 3)  # Conv2d has .in_channels
+    with pytest.raises(InputError, match="in_channels"):
+        gflops(torch.nn.Sequential(conv), 16, 16)
