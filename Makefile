@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rgb2depth-installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench faces-light clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,11 +28,17 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
+
+# Retrain the bundled default model and rebuild its model card (about 40 min on 2 CPU cores).
+faces-light: $(STAMP)
+	$(BIN)/rgb2depth train configs/faces-light.yaml
+	$(BIN)/python scripts/bundle_model.py runs/faces-light/model --data outputs/data/faces-64 \
+		--name faces-light --config configs/faces-light.yaml
 
 clean:
 	rm -rf $(VENV) outputs

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
 
@@ -43,6 +44,15 @@ class Planes(SceneKind):
         gray = np.clip(255 * (depth / 6.0), 0, 255).astype(np.uint8)
         rgb = np.stack([gray, 255 - gray, np.full_like(gray, 128)], axis=-1)
         return RenderedSample(rgb=rgb, depth=depth, meta={"view": view})
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Tiny tensors gain nothing from threads, and on a busy machine threads make them crawl."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
 
 
 @pytest.fixture

@@ -130,20 +130,3 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
-
-
-def test_demo_scores_the_baselines(tmp_path: Path, capsys) -> None:
-    import json
-    import math
-
-    code, stdout, _ = run_cli(
-        capsys, "demo", "--out", str(tmp_path / "demo"), "--n", "24", "--size", "32", "--quiet"
-    )
-    assert code == 0
-    assert "train mean depth map" in stdout and "abs_rel" in stdout
-    results = json.loads((tmp_path / "demo" / "metrics.json").read_text())
-    assert set(results) == {"train mean depth map", "train mean depth"}
-    for r in results.values():
-        assert r["n_images"] == 4 and all(math.isfinite(r[k]) for k in ("abs_rel", "rmse"))
-        assert 0.0 < r["abs_rel"] < 1.0
-    assert (tmp_path / "demo" / "faces" / "preview.png").is_file()

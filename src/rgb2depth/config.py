@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,17 @@ OPEN_SECTIONS = {("model", "kwargs"), ("data", "generate")}
 """Keys whose value is a free mapping (checked by the component that uses it)."""
 
 
+class _Loader(yaml.SafeLoader):
+    """``yaml.safe_load``, plus floats without a dot (``2e-4``), which YAML 1.1 reads as text."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def _suggest(key: str, valid: Sequence[str]) -> str:
     close = difflib.get_close_matches(key, valid, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -120,7 +132,7 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise InputError(f"override {text!r} is not KEY=VALUE (e.g. train.lr=2e-4)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=_Loader) if raw.strip() else None
     except yaml.YAMLError as e:
         raise InputError(f"override {text!r}: the value is not valid YAML ({e.problem})") from None
     return key.strip().split("."), value
@@ -146,10 +158,10 @@ def _check_types(config: dict[str, Any]) -> None:
             value = config[section].get(key)
             if default is None or value is None:
                 continue
-            numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
-            if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
-                continue
-            if not isinstance(value, type(default)):
+            is_bool = isinstance(value, bool)
+            if isinstance(default, float) and isinstance(value, int) and not is_bool:
+                continue  # an int where a float is expected; not the reverse (batch_size=4.0)
+            if not isinstance(value, type(default)) or (is_bool and not isinstance(default, bool)):
                 raise InputError(
                     f"{section}.{key} must be {type(default).__name__} "
                     f"(e.g. {default!r}), got {value!r}"
@@ -179,7 +191,7 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> dict[
         if not p.is_file():
             raise InputError(f"config file not found: {p}")
         try:
-            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+            loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             raise InputError(f"{p} is not valid YAML: {str(e).splitlines()[0]}") from None
         if loaded is None:

@@ -12,14 +12,13 @@ validation during training scores at the training size.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rgb2depth.data.format import DatasetInfo
 from rgb2depth.errors import InputError
 from rgb2depth.metrics import (
     DEFAULT_METRICS,
@@ -40,15 +39,16 @@ ALIGNS = ("none", "median", "lstsq")
 PRED_SUFFIXES = (".npy", ".png", ".tif", ".tiff")
 
 
-def metric_settings(info: DatasetInfo, *, align: str = "none") -> dict[str, Any]:
-    """Keyword arguments of the metric functions for a dataset.
+def metric_settings(depth_range: Sequence[float], *, align: str = "none") -> dict[str, Any]:
+    """Keyword arguments of the metric functions for depth within ``depth_range``.
 
+    ``depth_range`` is a dataset's (``DatasetInfo.depth_range``) or a model's.
     Positive depth: valid where ``lo <= gt <= hi``. Signed values (a negative ``lo``,
     e.g. surface heights): the signed metric set (linear errors only).
     """
     if align not in ALIGNS:
         raise InputError(f"unknown alignment {align!r}; use one of {', '.join(ALIGNS)}")
-    lo, hi = info.depth_range
+    lo, hi = (float(v) for v in depth_range)
     signed = lo < 0
     return {
         "min_depth": lo if signed else max(lo, 1e-6),
@@ -82,7 +82,7 @@ def evaluate_predictor(
     from rgb2depth.data import PairedDepthDataset
 
     ds = PairedDepthDataset(root, split)
-    acc = DepthMetricAccumulator(**metric_settings(ds.info, align=align))
+    acc = DepthMetricAccumulator(**metric_settings(ds.info.depth_range, align=align))
     for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
         sample = ds.load(i)
         rgb = (sample["rgb"].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
@@ -158,7 +158,7 @@ def evaluate_predictions(
         )
     scale = ds.info.png_scale if png_scale is None else png_scale
     offset = ds.info.png_offset if png_offset is None else png_offset
-    acc = DepthMetricAccumulator(**metric_settings(ds.info, align=align))
+    acc = DepthMetricAccumulator(**metric_settings(ds.info.depth_range, align=align))
     for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
         sample = ds.load(i)
         path = files[ds.names[i]]

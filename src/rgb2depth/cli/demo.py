@@ -1,77 +1,118 @@
 """``rgb2depth demo``: the main job on the bundled default.
 
-Until the project ships a trained model, the main job generates a small
-synthetic face set and scores the trivial baselines of
-:mod:`rgb2depth.baselines` on its held-out identities with
-:mod:`rgb2depth.metrics`.
+Predicts depth with the bundled model (``faces-light``) for the bundled sample
+images: a synthetic face that ships with the package (with its true depth, so the
+demo prints its error) and a real photograph that ships with scikit-image
+(``skimage.data.astronaut``). Writes the files of ``rgb2depth predict`` for each and
+an overview sheet into ``--out``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
-
-SHOWN = ("abs_rel", "rmse", "mae", "log10", "delta1", "delta2", "delta3")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="the main job on the bundled default (synthetic faces, baselines, metrics)",
-        description="Generate a small synthetic face set into OUT and print the depth "
-        "metrics of the trivial baselines on its held-out identities.",
+        help="the main job: depth for the bundled sample images with the bundled model",
+        description="Predict depth for the bundled sample images (a synthetic face with its "
+        "true depth, and scikit-image's astronaut photograph) with a bundled model, "
+        "print the face's error, and write depth PNG/JSON/colour files and demo.png "
+        "(image | predicted depth | true depth) into OUT.",
     )
     p.add_argument("--out", default="outputs/demo", help="output folder (outputs/demo)")
-    p.add_argument("--n", type=int, default=240, help="faces to generate (240)")
-    p.add_argument("--size", default="64", help="image size, S or WxH (64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--model", default="faces-light", help="bundled model or folder (faces-light)")
+    p.add_argument("--tta", default="none", choices=("none", "flip"), help="(none)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda (auto)")
+    p.add_argument("--quiet", action="store_true", help="accepted for symmetry; prints little")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from rgb2depth.baselines import MeanDepth, MeanDepthMap
-    from rgb2depth.data import PairedDepthDataset
-    from rgb2depth.data.io import atomic_path
-    from rgb2depth.data.synthetic import generate, parse_size
-    from rgb2depth.data.synthetic.generate import default_workers
-    from rgb2depth.metrics import DepthMetricAccumulator
+    import json
+    import time
+    from importlib import resources
+    from pathlib import Path
 
+    import numpy as np
+    import torch
+    from skimage import data as skdata
+
+    from rgb2depth import Predictor
+    from rgb2depth.data.io import read_depth, read_rgb, save_png
+    from rgb2depth.evaluation import metric_settings
+    from rgb2depth.inference.outputs import check_writable, write_depth_outputs
+    from rgb2depth.metrics import compute_depth_metrics
+    from rgb2depth.viz import colorize_depth, contact_sheet
+
+    t0 = time.perf_counter()
     out = Path(args.out)
-    data = out / "faces"
-    info = generate(
-        "faces",
-        data,
-        n=args.n,
-        size=args.size,
-        seed=args.seed,
-        preview=True,
-        overwrite=True,
-        progress=not args.quiet,
-        workers=default_workers(),
+    check_writable(out)
+    predictor = Predictor.from_pretrained(args.model, device=args.device)
+    samples = resources.files("rgb2depth") / "samples"
+    meta = json.loads((samples / "samples.json").read_text(encoding="utf-8"))["face"]
+    face = read_rgb(Path(str(samples / meta["rgb"])))
+    gt, valid = read_depth(
+        Path(str(samples / meta["depth"])),
+        png_scale=meta["png_scale"],
+        png_offset=meta["png_offset"],
     )
-    train = list(PairedDepthDataset(data, "train"))
-    test = list(PairedDepthDataset(data, "test"))  # read once, scored by each predictor
-    lo, hi = info.depth_range
-    results = {}
-    for name, model in (
-        ("train mean depth map", MeanDepthMap.fit(train)),
-        ("train mean depth", MeanDepth.fit(train)),
-    ):
-        acc = DepthMetricAccumulator(min_depth=lo, max_depth=hi, inclusive=True)
-        for s in test:
-            acc.update(model(s)[None], s["depth"][None], mask=s["mask"][None])
-        results[name] = acc.compute()
-    h, w = parse_size(args.size)
+    images = {"face": face, "astronaut": skdata.astronaut()}
+    lo, hi = predictor.depth_range
+    tiles = []
+    print(f"model {args.model}: {predictor}")
+    for name, rgb in images.items():
+        depth = predictor.predict(rgb, tta=args.tta)
+        save_png(out / f"{name}.png", rgb)
+        write_depth_outputs(out, name, depth, predictor, npy=True)
+        group = [rgb, colorize_depth(depth, np.ones(depth.shape, bool), vmin=lo, vmax=hi)]
+        h, w = depth.shape
+        if name == "face":
+            group.append(colorize_depth(gt, valid, vmin=lo, vmax=hi))
+            if meta["depth_units"] != predictor.units:
+                print(
+                    f"  face: the model predicts {predictor.units}; true depth is in "
+                    f"{meta['depth_units']}, not compared"
+                )
+            else:
+                m = compute_depth_metrics(
+                    torch.from_numpy(depth)[None, None],
+                    torch.from_numpy(gt)[None, None],
+                    mask=torch.from_numpy(valid)[None, None],
+                    **metric_settings((lo, hi)),
+                )
+                print(
+                    f"  face ({w}x{h}, synthetic, true depth known): "
+                    f"rmse {m['rmse']:.1f} {predictor.units}, abs_rel {m['abs_rel']:.4f}, "
+                    f"delta1 {m['delta1']:.3f}; true median depth "
+                    f"{float(np.median(gt[valid])):.0f}, predicted "
+                    f"{float(np.median(depth[valid])):.0f} {predictor.units}"
+                )
+        else:
+            group.append(np.zeros_like(rgb))
+            print(
+                f"  {name} ({w}x{h}, a real photograph from scikit-image): predicted depth "
+                f"{float(depth.min()):.0f} to {float(depth.max()):.0f} {predictor.units} "
+                "(no ground truth)"
+            )
+        tiles.append(group)
+    size = min(t.shape[0] for g in tiles for t in g)
+    tiles = [[_fit(t, size) for t in g] for g in tiles]
+    save_png(out / "demo.png", contact_sheet(tiles, columns=1))
     print(
-        f"\n{len(test)} test faces of held-out identities, {w}x{h}, depth in "
-        f"{info.depth_units}; per-image mean, valid pixels only"
+        f"wrote {out}/: NAME.png, NAME_depth.png (+ .json scale), NAME_depth_color.png, "
+        f"NAME_depth.npy, demo.png  [{time.perf_counter() - t0:.1f} s]"
     )
-    print(f"{'predictor':<22}" + "".join(f"{m:>10}" for m in SHOWN))
-    for name, r in results.items():
-        print(f"{name:<22}" + "".join(f"{r[m]:>10.4g}" for m in SHOWN))
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"\nwrote {out / 'metrics.json'} and {data / 'preview.png'}")
     return 0
+
+
+def _fit(img, size: int):
+    """Resize an (H, W, 3) uint8 image to height ``size`` (keeping its aspect)."""
+    import numpy as np
+    from PIL import Image
+
+    h, w = img.shape[:2]
+    if h == size:
+        return img
+    return np.asarray(Image.fromarray(img).resize((round(w * size / h), size), Image.BILINEAR))

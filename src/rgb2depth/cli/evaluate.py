@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from rgb2depth.evaluation import evaluate_predictions, evaluate_predictor
 
     info = read_info(args.data)
+    if args.json:
+        from rgb2depth.inference.outputs import check_writable
+
+        check_writable(Path(args.json).parent)  # fail before the evaluation, not after
     if args.model is not None:
         from rgb2depth import Predictor
 

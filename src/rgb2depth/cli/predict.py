@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     files = _collect(args.inputs)
     out = Path(args.out)
-    check_writable(out)
     predictor = Predictor.from_pretrained(args.model, device=args.device)
+    check_writable(out)
     bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
     for path in bar:
         depth = predictor.predict(path, tta=args.tta)

@@ -87,5 +87,8 @@ def infinite_loader(
         num_workers=workers,
         pin_memory=pin_memory,
         persistent_workers=workers > 0,
+        # the workers' base seed is drawn from here, not from the global RNG, whose
+        # state a checkpoint restores (items are seeded by SeededItems anyway)
+        generator=torch.Generator().manual_seed(seed),
     )
     return iter(loader)

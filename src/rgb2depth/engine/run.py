@@ -82,12 +82,17 @@ def build_evaluator(config: dict[str, Any], info: DatasetInfo):
         ds = Subset(ds, range(min(cap, len(ds))))
     if len(ds) == 0:
         return None
-    loader = DataLoader(ds, batch_size=config["train"]["batch_size"], shuffle=False)
+    loader = DataLoader(
+        ds,
+        batch_size=config["train"]["batch_size"],
+        shuffle=False,
+        generator=torch.Generator().manual_seed(0),  # leave the global RNG alone
+    )
     n_images = config["log"]["images"]
     lo, hi = info.depth_range
 
     def evaluate(method, device):
-        acc = DepthMetricAccumulator(**metric_settings(info))
+        acc = DepthMetricAccumulator(**metric_settings(info.depth_range))
         images: dict[str, np.ndarray] = {}
         for batch in loader:
             batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}

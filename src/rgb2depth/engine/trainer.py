@@ -223,13 +223,18 @@ class Trainer:
     def load(self, path: str | Path) -> None:
         """Restore weights and training state from a checkpoint folder."""
         weights, state = load_checkpoint(path)
-        missing, unexpected = self.method.load_state_dict(weights, strict=True)
-        if missing or unexpected:
+        own = self.method.state_dict()
+        missing = sorted(set(own) - set(weights))
+        unexpected = sorted(set(weights) - set(own))
+        reshaped = sorted(k for k in set(own) & set(weights) if own[k].shape != weights[k].shape)
+        if missing or unexpected or reshaped:
             raise InputError(
-                f"{path} does not match this run's networks: {len(missing)} missing "
-                f"and {len(unexpected)} unexpected tensors "
-                f"(e.g. {(missing or unexpected)[0]}); was it saved with another config?"
+                f"{path} does not match this run's networks: {len(missing)} missing, "
+                f"{len(unexpected)} unexpected and {len(reshaped)} differently shaped tensors "
+                f"(e.g. {(missing or unexpected or reshaped)[0]}); "
+                "was it saved with another config?"
             )
+        self.method.load_state_dict(weights, strict=True)
         if len(state["optimizers"]) != len(self.optimizers):
             raise InputError(
                 f"{path} has {len(state['optimizers'])} optimizers, expected {len(self.optimizers)}"

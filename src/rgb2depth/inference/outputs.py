@@ -45,7 +45,7 @@ def check_writable(out: Path) -> None:
         InputError: ``out`` is a file or cannot be created or written.
     """
     if out.exists() and not out.is_dir():
-        raise InputError(f"output folder {out} is a file")
+        raise InputError(f"cannot write to output folder {out}: it is a file")
     try:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)

@@ -103,7 +103,7 @@ def _options(cls: type[Method], section: Mapping[str, Any]) -> Any:
     if unknown:
         raise InputError(
             f"unknown key 'method.{unknown[0]}' for method {cls.name!r}; "
-            f"valid keys: name, {', '.join(fields)}"
+            f"valid keys: {', '.join(['name', *fields])}"
         )
     return cls.Options(**given)
 
