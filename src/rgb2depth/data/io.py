@@ -74,6 +74,9 @@ def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
+        for f in tmp.rglob("*"):  # some writers (safetensors) make 0600 files
+            if f.is_file() and not f.is_symlink():
+                os.chmod(f, 0o666 & ~_umask())
         if path.exists():
             if path.is_dir():
                 shutil.rmtree(path)
