@@ -61,6 +61,17 @@ def train_images_per_s(model, size: int, batch: int, device: torch.device, steps
     return steps * batch / (time.perf_counter() - t0)
 
 
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["light_unet", "unet_baseline"])
@@ -71,9 +82,9 @@ def main() -> None:
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     device = resolve_device(args.device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
     print(
-        f"machine: {platform.machine()} {name or 'cpu'}, {os.cpu_count()} cores, "
+        f"machine: {platform.machine()} {name}, {os.cpu_count()} cores, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), device {device}"
     )
     print(
