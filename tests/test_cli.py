@@ -130,3 +130,14 @@ def test_python_dash_m_entry_point(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_system_errors_are_one_line_exit_1(tmp_path: Path, capsys, monkeypatch) -> None:
+    import rgb2depth.cli.check as check_cmd
+
+    def full_disk(args):
+        raise OSError(28, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(check_cmd, "run", full_disk)
+    code, _, err = run_cli(capsys, "check", str(tmp_path))
+    assert code == 1 and err.count("\n") == 1 and "No space left on device" in err

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from rgb2depth.cli._options import add_inference_options
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -23,8 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", default="outputs/demo", help="output folder (outputs/demo)")
     p.add_argument("--model", default="faces-light", help="bundled model or folder (faces-light)")
-    p.add_argument("--tta", default="none", choices=("none", "flip"), help="(none)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda (auto)")
+    add_inference_options(p, tta_help="test-time augmentation (none)")
     p.add_argument("--quiet", action="store_true", help="accepted for symmetry; prints little")
     p.set_defaults(run=run)
 

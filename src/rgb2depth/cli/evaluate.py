@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rgb2depth.cli._options import add_inference_options
+
 SHOWN = ("abs_rel", "sq_rel", "rmse", "rmse_log", "log10", "mae", "delta1", "delta2", "delta3")
 
 
@@ -28,13 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("none", "median", "lstsq"),
         help="align each prediction to its ground truth first (none)",
     )
-    p.add_argument(
-        "--tta",
-        default="none",
-        choices=("none", "flip"),
-        help="test-time augmentation for --model (none)",
-    )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda (auto)")
+    add_inference_options(p, tta_help="test-time augmentation for --model (none)")
     p.add_argument("--json", metavar="FILE", help="also write the metrics to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)

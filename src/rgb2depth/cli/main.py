@@ -1,7 +1,9 @@
 """The ``rgb2depth`` command: parses arguments and calls the library.
 
 Every user error (:class:`~rgb2depth.errors.InputError`, a bad argument) prints
-one line to stderr and exits with status 2, without a traceback.
+one line to stderr and exits with status 2, without a traceback. An error the
+system raises while working (a full disk, a permission refused mid-run) prints one
+line and exits with status 1.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(f"rgb2depth {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # the system refused (disk full, permissions): still one line
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"rgb2depth {args.command}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"rgb2depth {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rgb2depth.cli._options import add_inference_options
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -25,13 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--npy", action="store_true", help="also write float32 NAME_depth.npy")
-    p.add_argument(
-        "--tta",
-        default="none",
-        choices=("none", "flip"),
-        help="test-time augmentation: flip averages with the mirror image (none)",
+    add_inference_options(
+        p, tta_help="test-time augmentation: flip averages with the mirror image (none)"
     )
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda (auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
