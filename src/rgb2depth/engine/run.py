@@ -18,6 +18,7 @@ import torch
 
 from rgb2depth.config import dump_config
 from rgb2depth.data.format import DatasetInfo
+from rgb2depth.data.io import atomic_path
 from rgb2depth.errors import InputError
 
 __all__ = ["build_evaluator", "prepare_data", "train"]
@@ -162,8 +163,6 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         grayscale=data["grayscale"],
     )
     train_ds = PairedDepthDataset(data["root"], data["train_split"], transform=transform)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
 
     t, s, lg = config["train"], config["schedule"], config["log"]
     trainer = Trainer(
@@ -192,6 +191,10 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         workers=data["workers"],
         progress=progress and lg["progress"],
     )
+    # Everything is checked; only now does the run folder appear.
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(run_dir / "config.yaml") as tmp:
+        tmp.write_text(dump_config(config), encoding="utf-8")
     metrics = trainer.fit(resume=resume)
     model_dir = run_dir / "model"
     save_model_folder(
