@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
     metrics = result["metrics"]
     shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in ("abs_rel", "rmse", "mae") if k in metrics)
     print(f"trained {result['steps']} steps; validation: {shown or 'none'}")
-    print(f"model: {result['model_dir']}  (rgb2depth predict IMAGE --model {result['model_dir']})")
+    hint = f"  (rgb2depth predict IMAGE --model {result['model_dir']})"
+    print(f"model: {result['model_dir']}" + (hint if result["predicts_depth_from_rgb"] else ""))
     return 0

@@ -125,7 +125,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     """Run the training that ``config`` describes; return a summary.
 
     Returns:
-        ``{"run_dir", "model_dir", "metrics", "steps"}``.
+        ``{"run_dir", "model_dir", "metrics", "steps", "predicts_depth_from_rgb"}``.
 
     Raises:
         InputError: any problem with the configuration, data or checkpoint.
@@ -221,4 +221,10 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         },
         overwrite=True,
     )
-    return {"run_dir": run_dir, "model_dir": model_dir, "metrics": metrics, "steps": trainer.step}
+    return {
+        "run_dir": run_dir,
+        "model_dir": model_dir,
+        "metrics": metrics,
+        "steps": trainer.step,
+        "predicts_depth_from_rgb": method.predicts_depth_from_rgb,
+    }

@@ -65,6 +65,8 @@ class Method(nn.Module):
 
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
+    predicts_depth_from_rgb: ClassVar[bool] = True
+    """False where ``self.model`` is not an RGB -> depth network (e.g. a depth autoencoder)."""
 
     @dataclass
     class Options:

@@ -102,6 +102,7 @@ class DepthAutoencoder(Method):
 
     name = "depth_autoencoder"
     paper = "this project: perceptual features for seed 003's loss without ImageNet weights"
+    predicts_depth_from_rgb = False
 
     @dataclass
     class Options:
