@@ -248,10 +248,11 @@ def test_unknown_loss() -> None:
 
 @pytest.mark.parametrize(
     ("loss", "accepted"),
-    [("light_unet", "alpha"), ("perceptual_alignment", "lam"), ("mse", "accepted")],
+    [("light_unet", "alpha"), ("perceptual_alignment", "lam"), ("mse", "none")],
 )
 def test_unknown_loss_weight(loss: str, accepted: str) -> None:
-    with pytest.raises(InputError, match=rf"unknown setting 'delta' in method.weights.*{accepted}"):
+    pattern = rf"method.weights got unknown setting\(s\) 'delta'; accepted settings: .*{accepted}"
+    with pytest.raises(InputError, match=pattern):
         build({"name": "supervised", "loss": loss, "weights": {"delta": 1.0}})
 
 
@@ -283,3 +284,16 @@ def test_perceptual_needs_its_loss_and_a_path(tmp_path: Path) -> None:
                 "perceptual_path": "x",
             }
         )
+
+
+def test_unknown_generate_key_names_the_accepted_ones(tmp_path) -> None:
+    from rgb2depth.engine.run import prepare_data
+
+    config = load_config(
+        None,
+        [f"data.root={tmp_path / 'new'}", "data.generate={kind: faces, n: 8, sizes: 32}"],
+    )
+    pattern = r"data.generate got unknown setting\(s\) 'sizes'.*n, size"
+    with pytest.raises(InputError, match=pattern):
+        prepare_data(config, progress=False)
+    assert not (tmp_path / "new").exists()

@@ -19,7 +19,7 @@ import torch
 from rgb2depth.config import dump_config
 from rgb2depth.data.format import DatasetInfo
 from rgb2depth.data.io import atomic_path
-from rgb2depth.errors import InputError
+from rgb2depth.errors import InputError, check_keywords
 
 __all__ = ["build_evaluator", "prepare_data", "train"]
 
@@ -38,13 +38,8 @@ def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInf
         kind = gen.pop("kind", None)
         if kind is None:
             raise InputError("data.generate needs a kind (faces, surfaces or rooms)")
-        accepted = {"n", "size", "seed", "unpaired"}
-        unknown = sorted(set(gen) - accepted)
-        if unknown:
-            raise InputError(
-                f"unknown key 'data.generate.{unknown[0]}'; valid keys: kind, "
-                + ", ".join(sorted(accepted))
-            )
+        # what a config may set; the rest (where, progress, workers) the run decides
+        check_keywords(gen, ("n", "size", "seed", "unpaired"), "data.generate")
         generate(kind, root, progress=progress, workers=default_workers(), **gen)
     return read_info(root)
 

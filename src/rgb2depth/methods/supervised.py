@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from rgb2depth.errors import InputError
+from rgb2depth.errors import InputError, check_keywords, keyword_names
 from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
 
 __all__ = ["DepthAutoencoder", "Supervised"]
@@ -33,15 +33,8 @@ __all__ = ["DepthAutoencoder", "Supervised"]
 LOSS_NAMES = ("light_unet", "perceptual_alignment", "mse")
 
 
-def _check_kwargs(cls: type, kwargs: Mapping[str, Any], what: str) -> None:
-    import inspect
-
-    accepted = [p for p in inspect.signature(cls).parameters if p != "perceptual"]
-    unknown = sorted(set(kwargs) - set(accepted))
-    if unknown:
-        raise InputError(
-            f"unknown setting {unknown[0]!r} in {what}; accepted: {', '.join(accepted) or 'none'}"
-        )
+def _check_weights(loss: type, weights: Mapping[str, Any]) -> None:
+    check_keywords(weights, keyword_names(loss, exclude=("perceptual",)), "method.weights")
 
 
 @register_method
@@ -64,10 +57,10 @@ class Supervised(Method):
 
         weights = dict(options.weights or {})
         if options.loss == "light_unet":
-            _check_kwargs(losses.LightUNetLoss, weights, "method.weights")
+            _check_weights(losses.LightUNetLoss, weights)
             self.criterion = losses.LightUNetLoss(**weights)
         elif options.loss == "perceptual_alignment":
-            _check_kwargs(losses.PerceptualAlignmentLoss, weights, "method.weights")
+            _check_weights(losses.PerceptualAlignmentLoss, weights)
             perceptual = None
             if options.perceptual is not None:
                 extractor = losses.build_feature_extractor(
@@ -76,7 +69,7 @@ class Supervised(Method):
                 perceptual = losses.PerceptualLoss(extractor)
             self.criterion = losses.PerceptualAlignmentLoss(**weights, perceptual=perceptual)
         elif options.loss == "mse":
-            _check_kwargs(losses.MSEOnlyLoss, weights, "method.weights")
+            _check_weights(losses.MSEOnlyLoss, weights)
             self.criterion = losses.MSEOnlyLoss(**weights)
         else:
             raise InputError(

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from rgb2depth.errors import InputError
+from rgb2depth.errors import InputError, check_keywords
 
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
 
@@ -142,12 +142,7 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
             (lists the accepted ones), or a setting value the builder refuses.
     """
     entry = get_entry(name)
-    unknown = sorted(set(kwargs) - set(entry.defaults))
-    if unknown:
-        raise InputError(
-            f"{name} got unknown setting(s) {', '.join(repr(k) for k in unknown)}; "
-            f"accepted settings: {', '.join(entry.defaults)}"
-        )
+    check_keywords(kwargs, entry.defaults, name)
     model = entry.builder(**kwargs)
     if getattr(model, "stride", None) != entry.stride:
         raise TypeError(f"model {name!r} must set .stride = {entry.stride} (registered stride)")
