@@ -80,14 +80,38 @@ def evaluate_predictor(
         InputError: a bad dataset folder or split.
     """
     from rgb2depth.data import PairedDepthDataset
+    from rgb2depth.data.io import read_rgb
 
     ds = PairedDepthDataset(root, split)
+    return _score(
+        ds, lambda i: (predict(read_rgb(ds.rgb_files[i])), "the predictor"), align, progress
+    )
+
+
+def _score(
+    ds: Any,
+    prediction: Callable[[int], tuple[np.ndarray, Any]],
+    align: str,
+    progress: bool,
+) -> dict[str, float]:
+    """Accumulate the metrics of ``prediction(i) -> ((H, W) depth, its source)`` over ``ds``.
+
+    Reads only the ground-truth depth of each sample (never its RGB image) and refuses a
+    prediction whose size differs from it.
+    """
+    from rgb2depth.data.datasets import load_depth
+
     acc = DepthMetricAccumulator(**metric_settings(ds.info.depth_range, align=align))
-    for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
-        sample = ds.load(i)
-        rgb = (sample["rgb"].permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
-        pred = torch.from_numpy(np.asarray(predict(rgb), dtype=np.float32))
-        acc.update(pred[None, None], sample["depth"][None], mask=sample["mask"][None])
+    for i in _progress(range(len(ds)), len(ds), f"evaluate {ds.split}", progress):
+        depth, mask = load_depth(ds.depth_files[i], ds.info)
+        pred, source = prediction(i)
+        pred = np.asarray(pred, dtype=np.float32)
+        if pred.shape != tuple(depth.shape[-2:]):
+            raise InputError(
+                f"{source}: prediction is {pred.shape} (H, W) but the ground truth "
+                f"{ds.names[i]} is {tuple(depth.shape[-2:])}"
+            )
+        acc.update(torch.from_numpy(pred)[None, None], depth[None], mask=mask[None])
     return {**acc.compute(), "n_files": float(len(ds))}
 
 
@@ -158,9 +182,8 @@ def evaluate_predictions(
         )
     scale = ds.info.png_scale if png_scale is None else png_scale
     offset = ds.info.png_offset if png_offset is None else png_offset
-    acc = DepthMetricAccumulator(**metric_settings(ds.info.depth_range, align=align))
-    for i in _progress(range(len(ds)), len(ds), f"evaluate {split}", progress):
-        sample = ds.load(i)
+
+    def prediction(i: int) -> tuple[np.ndarray, Path]:
         path = files[ds.names[i]]
         assert path is not None
         file_scale, file_offset = (
@@ -176,12 +199,6 @@ def evaluate_predictions(
             allow_negative=True,
             allow_nan=False,
         )
-        if pred.shape != tuple(sample["depth"].shape[-2:]):
-            raise InputError(
-                f"{path}: prediction is {pred.shape} (H, W) but the ground truth is "
-                f"{tuple(sample['depth'].shape[-2:])}"
-            )
-        acc.update(
-            torch.from_numpy(pred)[None, None], sample["depth"][None], mask=sample["mask"][None]
-        )
-    return {**acc.compute(), "n_files": float(len(ds))}
+        return pred, path
+
+    return _score(ds, prediction, align, progress)
