@@ -21,8 +21,8 @@ Each method declares its options as a dataclass (``Options``) with defaults; the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -126,8 +126,3 @@ def build_method(section: Mapping[str, Any], model: nn.Module, context: MethodCo
 def method_defaults(name: str) -> dict[str, Any]:
     """The default options of a method, for saving the resolved configuration."""
     return dataclasses.asdict(METHODS[name].Options())
-
-
-def field_default(factory: Callable[[], Any]) -> Any:
-    """A dataclass field with a mutable default."""
-    return field(default_factory=factory)
