@@ -24,6 +24,9 @@ SMALL: dict[str, dict] = {
     "unet_baseline": {"base_width": 4},
     "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
     "depth_autoencoder": {"widths": (4, 6, 8)},
+    # seed 000 (critics, generators)
+    # seed 001 (discriminator, siamese) and seed 002 (pix2pix)
+    # seed 003 (densenet)
 }
 
 

@@ -15,7 +15,17 @@ Build one with ``create_model(name, **settings)``; save and load a trained one w
 from __future__ import annotations
 
 # Importing the model modules registers them.
-from rgb2depth.models import autoencoder, face_cgan, light_unet, unet  # noqa: F401
+from rgb2depth.models import (  # noqa: F401
+    autoencoder,
+    critics,
+    densenet_depth,
+    face_cgan,
+    generators,
+    light_unet,
+    pix2pix,
+    siamese,
+    unet,
+)
 from rgb2depth.models.pretrained import load_model_folder, read_model_config, save_model_folder
 from rgb2depth.models.registry import (
     ModelEntry,
@@ -25,6 +35,7 @@ from rgb2depth.models.registry import (
     get_entry,
     gflops,
     list_models,
+    output_shape,
     register_model,
 )
 
@@ -36,6 +47,7 @@ __all__ = [
     "get_entry",
     "gflops",
     "list_models",
+    "output_shape",
     "load_model_folder",
     "read_model_config",
     "register_model",

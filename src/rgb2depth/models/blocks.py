@@ -31,6 +31,63 @@ def int_widths(value: Any, what: str, model: str, *, length: int) -> tuple[int, 
     return tuple(positive_int(v, what, model) for v in value)
 
 
+NORMS = ("batch", "instance", "layer", "none")
+
+
+def norm_kind(value: Any, model: str, accepted: Sequence[str] = NORMS) -> str:
+    """``value`` if it is one of ``accepted`` normalisation names, else InputError
+    naming ``model`` and the accepted names."""
+    if value not in accepted:
+        raise InputError(
+            f"{model}: unknown norm {value!r}; accepted: {', '.join(map(repr, accepted))}"
+        )
+    return str(value)
+
+
+def norm_layer(kind: str, channels: int, *, affine: bool = True) -> nn.Module:
+    """The normalisation layer ``kind`` over ``channels`` feature maps.
+
+    - ``"batch"``: ``BatchNorm2d`` (statistics over the batch and the image);
+    - ``"instance"``: ``InstanceNorm2d`` (per sample and channel, no running statistics);
+    - ``"layer"``: layer normalisation of a feature map, ``GroupNorm(1, channels)``
+      (per sample, over channels and pixels, with a per-channel scale and shift as in
+      the seed-000 reference code);
+    - ``"none"``: ``Identity``.
+
+    ``affine`` gives the layer a learnable per-channel scale and shift (2 x channels
+    parameters). Check user values with :func:`norm_kind` first.
+    """
+    if kind == "batch":
+        return nn.BatchNorm2d(channels, affine=affine)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=affine)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels, affine=affine)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm kind {kind!r}")
+
+
+def normal_init(module: nn.Module, std: float = 0.02) -> None:
+    """GAN weight initialisation (DCGAN, pix2pix, CycleGAN), in place.
+
+    Convolutions, transposed convolutions and linear layers get weights N(0, std)
+    and zero biases; normalisation layers with a learnable scale get scale
+    N(1, std) and shift 0. Skipped on the meta device (shape-only models), where
+    there are no values to set.
+    """
+    if any(p.is_meta for p in module.parameters()):
+        return
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm)) and m.affine:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+
+
 # --------------------------------------------------------------------------- blocks
 class DoubleConv(nn.Sequential):
     """Two 3x3 convolutions (padding 1), each followed by [BatchNorm +] ReLU.

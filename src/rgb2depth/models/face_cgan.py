@@ -33,27 +33,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from rgb2depth.models.blocks import int_widths, positive_int
+from rgb2depth.models.blocks import int_widths, normal_init, positive_int
 from rgb2depth.models.registry import check_input_size, register_model
 
 NAME = "face_cgan_generator"
-
-
-def dcgan_init(module: nn.Module) -> None:
-    """DCGAN weights: conv N(0, 0.02), BatchNorm scale N(1, 0.02), biases 0 (in place).
-
-    Skipped on the meta device (shape-only models), where there are no values to set.
-    """
-    if any(p.is_meta for p in module.parameters()):
-        return
-    for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
 
 
 @register_model(
@@ -115,7 +98,7 @@ class FaceCGANGenerator(nn.Module):
             prev = w
         layers += [nn.Conv2d(prev, out_channels, 5, stride=1, padding=2), nn.Tanh()]
         self.decoder = nn.Sequential(*layers)
-        dcgan_init(self)
+        normal_init(self)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, encoder_widths[-1], H/16, W/16) embedding."""

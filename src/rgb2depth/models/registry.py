@@ -13,7 +13,10 @@ class whose settings are all keyword-only with defaults (at least
 
 Every registered module keeps ``stride``, ``in_channels`` and ``out_channels``
 attributes, and its ``forward`` calls :func:`check_input_size`, so a wrong input
-fails with one line that says what was received. The tests in
+fails with one line that says what was received. A network whose output is not a
+full-size map (a critic) also defines ``output_size(height, width)``, the shape of
+one output sample (see :func:`output_shape`); a network with a fully connected layer
+on flattened features takes an ``image_size`` setting and refuses other sizes. The tests in
 ``tests/test_models.py`` are generated from :func:`list_models`.
 """
 
@@ -45,6 +48,15 @@ class ModelEntry:
         stride: input height and width must be multiples of this (the total downsampling).
         defaults: the builder's keyword settings and their default values (treat as
             read-only; copy before changing).
+        min_size: the smallest height and width accepted (0: just the stride), for
+            networks whose valid convolutions need room, such as the 70x70 PatchGAN.
+        inputs: how many (B, C, H, W) tensors ``forward`` takes (2 for a Siamese network).
+        paper_params: the parameter count the paper (or its reference code) gives for
+            this network, built with ``paper_settings``; None where it gives none.
+        paper_settings: the settings that build the paper's configuration (for
+            example ``{"out_channels": 3}``); empty when it is the default.
+        params_tolerance: relative tolerance of the comparison with ``paper_params``
+            (0.01 for a figure such as "15.3 M", 0 for an exact count).
     """
 
     name: str
@@ -53,6 +65,22 @@ class ModelEntry:
     description: str
     stride: int
     defaults: dict[str, Any] = field(default_factory=dict)
+    min_size: int = 0
+    inputs: int = 1
+    paper_params: int | float | None = None
+    paper_settings: dict[str, Any] = field(default_factory=dict)
+    params_tolerance: float = 0.01
+
+    @property
+    def fixed_size(self) -> bool:
+        """True for a network built for one input size (an ``image_size`` setting,
+        e.g. a fully connected layer on the flattened features)."""
+        return "image_size" in self.defaults
+
+    def smallest_size(self) -> int:
+        """The smallest side length the network accepts: a multiple of the stride
+        that is at least ``min_size``."""
+        return max(self.stride, -(-self.min_size // self.stride) * self.stride)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -76,7 +104,16 @@ def _signature_defaults(name: str, builder: Callable[..., nn.Module]) -> dict[st
 
 
 def register_model(
-    name: str, *, paper: str, description: str, stride: int
+    name: str,
+    *,
+    paper: str,
+    description: str,
+    stride: int,
+    min_size: int = 0,
+    inputs: int = 1,
+    paper_params: int | float | None = None,
+    paper_settings: dict[str, Any] | None = None,
+    params_tolerance: float = 0.01,
 ) -> Callable[[Builder], Builder]:
     """Decorator that adds a model builder to the registry under ``name``.
 
@@ -86,6 +123,8 @@ def register_model(
         description: one line for listings.
         stride: the factor by which the model downsamples; inputs must have height
             and width that are multiples of it.
+        min_size, inputs, paper_params, paper_settings, params_tolerance: see
+            :class:`ModelEntry`.
 
     Returns:
         The decorator; it returns the builder unchanged.
@@ -101,6 +140,9 @@ def register_model(
         if name in _REGISTRY:
             raise TypeError(f"model {name!r} is already registered")
         defaults = _signature_defaults(name, builder)
+        unknown = set(paper_settings or {}) - set(defaults)
+        if unknown:
+            raise TypeError(f"model {name!r}: paper_settings has unknown keys {sorted(unknown)}")
         _REGISTRY[name] = ModelEntry(
             name=name,
             builder=builder,
@@ -108,6 +150,11 @@ def register_model(
             description=description,
             stride=stride,
             defaults=defaults,
+            min_size=int(min_size),
+            inputs=int(inputs),
+            paper_params=paper_params,
+            paper_settings=dict(paper_settings or {}),
+            params_tolerance=float(params_tolerance),
         )
         return builder
 
@@ -151,19 +198,30 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 
 # --------------------------------------------------------------------------- helpers
 def check_input_size(
-    x: torch.Tensor, stride: int, model_name: str, *, in_channels: int | None = None
+    x: torch.Tensor,
+    stride: int,
+    model_name: str,
+    *,
+    in_channels: int | None = None,
+    min_size: int = 0,
+    size: tuple[int, int] | None = None,
 ) -> None:
-    """Check that ``x`` is a (B, C, H, W) tensor with H and W multiples of ``stride``.
+    """Check that ``x`` is a (B, C, H, W) tensor of a size the model accepts.
 
     Args:
         x: the model input, (B, C, H, W).
-        stride: the model's total downsampling factor.
+        stride: the model's total downsampling factor; H and W must be multiples of it.
         model_name: used in the message, e.g. ``"light_unet"``.
         in_channels: when given, C must equal it.
+        min_size: when given, H and W must be at least this.
+        size: when given, (H, W) must equal it (networks built for one input size).
 
     Raises:
         InputError: e.g. ``"light_unet needs height and width that are multiples of 16,
-            got 100x128"`` or ``"light_unet: expected a (B, C, H, W) tensor, got (3, 64, 64)"``.
+            got 100x128"``, ``"pix2pix_patchgan needs height and width that are multiples
+            of 8 and at least 24, got 16x16"``, ``"face_cgan_discriminator was built for
+            96x96 inputs (setting image_size), got 64x64"`` or ``"light_unet: expected a
+            (B, C, H, W) tensor, got (3, 64, 64)"``.
     """
     if not isinstance(x, torch.Tensor):
         raise InputError(f"{model_name}: expected a torch.Tensor, got {type(x).__name__}")
@@ -175,10 +233,58 @@ def check_input_size(
             f"(input shape {tuple(x.shape)})"
         )
     h, w = x.shape[-2:]
-    if h < stride or w < stride or h % stride or w % stride:
+    if size is not None and (h, w) != tuple(size):
         raise InputError(
-            f"{model_name} needs height and width that are multiples of {stride}, got {h}x{w}"
+            f"{model_name} was built for {size[0]}x{size[1]} inputs (setting image_size), "
+            f"got {h}x{w}"
         )
+    least = max(stride, min_size)
+    if h < least or w < least or h % stride or w % stride:
+        at_least = f" and at least {least}" if least > stride else ""
+        raise InputError(
+            f"{model_name} needs height and width that are multiples of {stride}"
+            f"{at_least}, got {h}x{w}"
+        )
+
+
+def image_size_pair(value: Any, model_name: str, stride: int, min_size: int = 0) -> tuple[int, int]:
+    """An ``image_size`` setting (S or (H, W)) as an (H, W) pair the model accepts.
+
+    Raises:
+        InputError: not a positive int or a pair of them, or not a multiple of
+            ``stride`` of at least ``min_size``.
+    """
+    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if (
+        isinstance(pair, (str, bytes))
+        or not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in pair)
+    ):
+        raise InputError(
+            f"{model_name}: image_size must be a positive integer or a pair (H, W), got {value!r}"
+        )
+    least = max(stride, min_size)
+    h, w = pair
+    if h < least or w < least or h % stride or w % stride:
+        at_least = f" and at least {least}" if least > stride else ""
+        raise InputError(
+            f"{model_name}: image_size must be a multiple of {stride}{at_least}, got {h}x{w}"
+        )
+    return int(h), int(w)
+
+
+def output_shape(model: nn.Module, height: int, width: int) -> tuple[int, ...]:
+    """The shape of one sample of ``model``'s output for a ``height`` x ``width`` input.
+
+    A network whose output is not a full-size map (a critic's score, a PatchGAN's
+    grid of patch scores) defines ``output_size(height, width)``; any other network
+    returns ``(out_channels, height, width)``.
+    """
+    own = getattr(model, "output_size", None)
+    if callable(own):
+        return tuple(own(height, width))
+    return (int(model.out_channels), int(height), int(width))
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -187,7 +293,9 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def gflops(model: nn.Module, height: int, width: int, in_channels: int | None = None) -> float:
+def gflops(
+    model: nn.Module, height: int, width: int, in_channels: int | None = None, *, inputs: int = 1
+) -> float:
     """Forward-pass cost of ``model`` on one (1, C, height, width) image, in GFLOPs.
 
     Counted with ``torch.utils.flop_counter.FlopCounterMode`` on a zero input, in eval
@@ -200,6 +308,7 @@ def gflops(model: nn.Module, height: int, width: int, in_channels: int | None = 
         model: any module taking a (B, C, H, W) tensor.
         height, width: the input size in pixels (multiples of the model's stride).
         in_channels: C; default ``model.in_channels``.
+        inputs: how many such tensors ``forward`` takes (``get_entry(name).inputs``).
 
     Returns:
         Billions of FLOPs (1e9), a float >= 0.
@@ -223,7 +332,7 @@ def gflops(model: nn.Module, height: int, width: int, in_channels: int | None = 
     try:
         counter = FlopCounterMode(display=False)
         with torch.no_grad(), counter:
-            model(x)
+            model(*([x] * int(inputs)))
     finally:
         model.train(was_training)
     return counter.get_total_flops() / 1e9

@@ -1,0 +1,1 @@
+"""The critics of seed 000 (Appendix B, Tables 4 and 5)."""

@@ -1,0 +1,1 @@
+"""The DenseNet-121 encoder-decoder of seed 003."""

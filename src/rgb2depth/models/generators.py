@@ -1,0 +1,1 @@
+"""The generators of seed 000 (Appendix B, Tables 6-8)."""
