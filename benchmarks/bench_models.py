@@ -6,7 +6,9 @@
 Seed 004's table 2 reports 28.11 ms (light U-Net) and 163.45 ms (U-Net baseline) per
 image on a Titan Pascal; this prints the same measurement on this machine (warm-up
 runs first, then the mean of timed runs, batch 1, no autograd), plus training
-images/s for one optimisation step of seed 004's loss at a small size.
+images/s for one optimisation step of seed 004's loss at a small size (raised to the
+smallest size a network accepts, e.g. 256 for pix2pix's U-Net; the table says which).
+Only image-to-depth networks (one input, a full-size map out) can be timed this way.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 
 from rgb2depth.engine.trainer import resolve_device
 from rgb2depth.losses import LightUNetLoss
-from rgb2depth.models import count_parameters, create_model, gflops
+from rgb2depth.models import count_parameters, create_model, get_entry, gflops, output_shape
 
 
 def _sync(device: torch.device) -> None:
@@ -92,14 +94,21 @@ def main() -> None:
         f"warm-up; training: batch {args.batch} at {args.train_size}x{args.train_size}, "
         "Adam, seed 004's loss"
     )
-    print(f"{'network':<16}{'params':>12}{'GFLOPs':>9}{'ms/img':>9}{'FPS':>8}{'train img/s':>13}")
+    header = f"{'network':<20}{'params':>12}{'GFLOPs':>9}{'ms/img':>9}{'FPS':>8}"
+    print(f"{header}{'train img/s':>13}{'at':>6}")
     for m in args.models:
+        entry = get_entry(m)
         model = create_model(m).to(device)
+        if entry.inputs != 1 or output_shape(model, 64, 64)[1:] != (64, 64):
+            raise SystemExit(f"{m} is not an image-to-depth network; it cannot be timed here")
+        step = entry.stride
+        train_size = max(entry.smallest_size(), -(-args.train_size // step) * step)
         g = gflops(model, args.size, args.size, model.in_channels)
         ms = latency_ms(model, args.size, device, 3, args.runs)
-        ips = train_images_per_s(model, args.train_size, args.batch, device, steps=5)
+        ips = train_images_per_s(model, train_size, args.batch, device, steps=5)
         print(
-            f"{m:<16}{count_parameters(model):>12,}{g:>9.2f}{ms:>9.1f}{1000 / ms:>8.1f}{ips:>13.1f}"
+            f"{m:<20}{count_parameters(model):>12,}{g:>9.2f}{ms:>9.1f}{1000 / ms:>8.1f}"
+            f"{ips:>13.1f}{train_size:>6}"
         )
 
 

@@ -13,6 +13,7 @@ from rgb2depth.models import (
     get_entry,
     gflops,
     list_models,
+    output_shape,
     register_model,
 )
 
@@ -25,24 +26,64 @@ SMALL: dict[str, dict] = {
     "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
     "depth_autoencoder": {"widths": (4, 6, 8)},
     # seed 000 (critics, generators)
+    "dcgan_critic": {"base_width": 2},
+    "patchgan_critic": {"base_width": 2},
+    "resnet18_generator": {"base_width": 4},
+    "unet_generator": {"base_width": 4},
+    "style_generator": {"base_width": 4, "n_blocks": 2},
     # seed 001 (discriminator, siamese) and seed 002 (pix2pix)
+    "face_cgan_discriminator": {"widths": (4, 6, 8, 10), "image_size": 32},
+    "face_siamese": {"widths": (4, 6, 8, 8, 8), "image_size": 64},
+    "pix2pix_unet": {"base_width": 2},
+    "pix2pix_patchgan": {"base_width": 4},
     # seed 003 (densenet)
+    "densenet_depth": {
+        "growth_rate": 4,
+        "init_features": 8,
+        "block_config": (1, 1, 1, 1),
+        "decoder_width": 32,
+    },
 }
+
+
+def _sizes(name: str) -> list[tuple[int, int]]:
+    """Two input sizes the model accepts: the smallest square, and a larger non-square."""
+    entry = get_entry(name)
+    m, s = entry.smallest_size(), entry.stride
+    return [(m, m), (m + s, m + 2 * s)]
+
+
+def _build(name: str, size: tuple[int, int] | None = None, **settings) -> torch.nn.Module:
+    """The model with its SMALL settings; a fixed-size model is built for ``size``."""
+    settings = {**SMALL.get(name, {}), **settings}
+    if get_entry(name).fixed_size:
+        settings["image_size"] = size or _sizes(name)[0]
+    return create_model(name, **settings)
+
+
+def _inputs(name: str, model, h: int, w: int, batch: int = 2, channels: int | None = None):
+    """The ``inputs`` tensors ``forward`` takes, each (batch, C, h, w)."""
+    c = model.in_channels if channels is None else channels
+    return [torch.randn(batch, c, h, w) for _ in range(get_entry(name).inputs)]
 
 
 @pytest.fixture(scope="module", params=NAMES)
 def small(request):
     name = request.param
     torch.manual_seed(0)
-    return name, create_model(name, **SMALL.get(name, {}))
-
-
-def _input(model, h: int, w: int, batch: int = 2) -> torch.Tensor:
-    return torch.randn(batch, model.in_channels, h, w)
+    return name, _build(name)
 
 
 def test_registry_lists_the_seed_models():
-    assert {"light_unet", "unet_baseline", "face_cgan_generator", "depth_autoencoder"} <= set(NAMES)
+    expected = {
+        "light_unet", "unet_baseline", "face_cgan_generator", "depth_autoencoder",  # spine
+        "dcgan_critic", "patchgan_critic", "resnet18_generator", "unet_generator",
+        "style_generator",  # seed 000
+        "face_cgan_discriminator", "face_siamese",  # seed 001
+        "pix2pix_unet", "pix2pix_patchgan",  # seed 002
+        "densenet_depth",  # seed 003
+    }  # fmt: skip
+    assert expected <= set(NAMES)
     assert NAMES == sorted(NAMES)
 
 
@@ -51,7 +92,8 @@ def test_entry_and_attributes(name):
     entry = get_entry(name)
     assert entry.name == name and entry.paper and entry.description
     assert {"in_channels", "out_channels"} <= set(entry.defaults)
-    model = create_model(name, **SMALL.get(name, {}))
+    assert entry.inputs >= 1 and entry.smallest_size() % entry.stride == 0
+    model = _build(name)
     assert model.stride == entry.stride
     assert model.in_channels == entry.defaults["in_channels"]
     assert model.out_channels == entry.defaults["out_channels"]
@@ -62,32 +104,61 @@ def test_every_registered_model_has_small_test_settings(name):
     assert name in SMALL, f"add small settings for {name} to SMALL"
 
 
-def test_forward_shapes_and_finite(small):
-    name, model = small
-    s = model.stride
-    model.train()
-    for h, w in ((2 * s, 2 * s), (4 * s, 3 * s)):
-        y = model(_input(model, h, w))
-        assert y.shape == (2, model.out_channels, h, w), name
-        assert torch.isfinite(y).all(), name
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_shapes_and_finite_at_two_sizes(name):
+    torch.manual_seed(0)
+    for h, w in _sizes(name):
+        model = _build(name, (h, w)).train()
+        y = model(*_inputs(name, model, h, w))
+        assert y.shape == (2, *output_shape(model, h, w)), (name, h, w)
+        assert torch.isfinite(y).all(), (name, h, w)
     model.eval()
     with torch.no_grad():
-        y = model(_input(model, 2 * s, 2 * s, batch=1))
-    assert y.shape == (1, model.out_channels, 2 * s, 2 * s)
+        y = model(*_inputs(name, model, h, w, batch=1))
+    assert y.shape == (1, *output_shape(model, h, w))
+    assert torch.isfinite(y).all()
 
 
-BIG = {"unet_baseline", "face_cgan_generator"}
+PAPER = [n for n in NAMES if get_entry(n).paper_params is not None]
+
+
+@pytest.mark.parametrize("name", PAPER)
+def test_parameter_count_matches_the_paper(name):
+    entry = get_entry(name)
+    with torch.device("meta"):  # no memory, no init time
+        model = create_model(name, **entry.paper_settings)
+    n = count_parameters(model)
+    if entry.params_tolerance == 0:
+        assert n == entry.paper_params, name
+    else:
+        assert abs(n - entry.paper_params) / entry.paper_params <= entry.params_tolerance, (name, n)
+
+
+def test_the_seed_papers_give_counts_for_their_main_networks():
+    assert {
+        "light_unet", "unet_baseline", "dcgan_critic", "patchgan_critic", "resnet18_generator",
+        "unet_generator", "style_generator", "pix2pix_unet", "pix2pix_patchgan", "densenet_depth",
+    } <= set(PAPER)  # fmt: skip
+
+
+BIG = {
+    "unet_baseline", "face_cgan_generator", "face_cgan_discriminator", "dcgan_critic",
+    "patchgan_critic", "resnet18_generator", "unet_generator", "style_generator",
+    "pix2pix_unet", "densenet_depth",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "name", [pytest.param(n, marks=pytest.mark.slow) if n in BIG else n for n in NAMES]
 )
 def test_default_settings_forward(name):
-    model = create_model(name).eval()
-    s = model.stride
+    entry = get_entry(name)
+    m = entry.smallest_size()
+    model = create_model(name).eval()  # fixed-size models keep their default image_size
+    h, w = model.image_size if entry.fixed_size else (m, m)
     with torch.no_grad():
-        y = model(torch.randn(1, model.in_channels, 2 * s, 3 * s))
-    assert y.shape == (1, model.out_channels, 2 * s, 3 * s)
+        y = model(*_inputs(name, model, h, w, batch=1))
+    assert y.shape == (1, *output_shape(model, h, w))
     assert torch.isfinite(y).all()
 
 
@@ -95,8 +166,8 @@ def test_backward_reaches_every_parameter(small):
     name, model = small
     model.train()
     model.zero_grad(set_to_none=True)
-    s = model.stride
-    y = model(_input(model, 2 * s, 3 * s))
+    h, w = _sizes(name)[0]
+    y = model(*_inputs(name, model, h, w))
     (y**2).mean().backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None, f"{name}.{pname} got no gradient"
@@ -106,17 +177,47 @@ def test_backward_reaches_every_parameter(small):
 def test_refuses_a_size_that_is_not_a_multiple_of_the_stride(small):
     name, model = small
     s = model.stride
-    with pytest.raises(InputError, match=rf"{name} needs .*multiples of {s}, got {s + 4}x{2 * s}"):
-        model(_input(model, s + 4, 2 * s))
+    h, w = _sizes(name)[0]
+    if get_entry(name).fixed_size:  # built for one size: that is what the message says
+        expected = rf"{name} was built for {h}x{w} inputs \(setting image_size\), got {h + 1}x{w}"
+    else:
+        expected = rf"{name} needs height and width that are multiples of {s}.*, got {h + 1}x{w}"
+    with pytest.raises(InputError, match=expected):
+        model(*_inputs(name, model, h + 1, w))
 
 
 def test_refuses_wrong_ndim_and_channels(small):
-    _, model = small
-    s = model.stride
+    name, model = small
+    h, w = _sizes(name)[0]
     with pytest.raises(InputError, match=r"expected a \(B, C, H, W\) tensor, got \("):
-        model(torch.zeros(model.in_channels, 2 * s, 2 * s))
+        model(*[x[0] for x in _inputs(name, model, h, w)])
     with pytest.raises(InputError, match=rf"expects {model.in_channels} input channel"):
-        model(torch.zeros(1, model.in_channels + 1, 2 * s, 2 * s))
+        model(*_inputs(name, model, h, w, channels=model.in_channels + 1))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if get_entry(n).fixed_size])
+def test_fixed_size_models_refuse_other_sizes(name):
+    entry = get_entry(name)
+    m, s = entry.smallest_size(), entry.stride
+    model = _build(name, (m + s, m + s))
+    match = rf"built for {m + s}x{m + s} inputs \(setting image_size\), got {m}x{m}"
+    with pytest.raises(InputError, match=match):
+        model(*_inputs(name, model, m, m))
+    with pytest.raises(InputError, match=rf"image_size must be a multiple of {s}"):
+        _build(name, (m + 1, m))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if get_entry(n).min_size > get_entry(n).stride])
+def test_min_size_models_refuse_small_inputs(name):
+    entry = get_entry(name)
+    s, least = entry.stride, entry.smallest_size()
+    if entry.fixed_size:  # the size is refused when the model is built
+        with pytest.raises(InputError, match=rf"image_size must be a multiple of {s} and at least"):
+            _build(name, (s, s))
+        return
+    model = _build(name)
+    with pytest.raises(InputError, match=rf"multiples of {s} and at least {least}, got {s}x{s}"):
+        model(*_inputs(name, model, s, s))
 
 
 def test_encode_of_the_autoencoders():

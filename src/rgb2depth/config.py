@@ -48,6 +48,9 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "model": {
         "name": "light_unet",
         "kwargs": {},
+        # local file of ImageNet weights for the network's encoder, loaded before
+        # training (densenet_depth: a torchvision densenet121 state dict); null: none
+        "encoder_weights": None,
     },
     "method": {
         "name": "supervised",

@@ -116,6 +116,29 @@ def build_evaluator(config: dict[str, Any], info: DatasetInfo):
     return evaluate
 
 
+def load_encoder_weights(model: torch.nn.Module, name: str, path: str | Path) -> None:
+    """Load pretrained encoder weights from the local file ``path`` into ``model``.
+
+    Raises:
+        InputError: the network has no pretrained encoder to load (the message names
+            those that have one), or the file is missing or not of the expected layout.
+    """
+    from rgb2depth.models import create_model, list_models
+
+    loader = getattr(model, "load_imagenet_encoder", None)
+    if loader is None:
+        able = []
+        for other in list_models():
+            with torch.device("meta"):
+                if hasattr(create_model(other), "load_imagenet_encoder"):
+                    able.append(other)
+        raise InputError(
+            f"model.encoder_weights: {name} has no pretrained encoder to load; "
+            f"networks that take one: {', '.join(able) or 'none'}"
+        )
+    loader(path)
+
+
 def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run the training that ``config`` describes; return a summary.
 
@@ -144,6 +167,8 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     torch.manual_seed(config["train"]["seed"])
     kwargs = {"in_channels": channels, **config["model"]["kwargs"]}
     model = create_model(config["model"]["name"], **kwargs)
+    if config["model"]["encoder_weights"] and not resume:
+        load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
     context = MethodContext(
         in_channels=channels, depth_units=info.depth_units, depth_range=tuple(info.depth_range)
     )

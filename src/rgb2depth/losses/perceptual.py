@@ -17,7 +17,7 @@ files; nothing is ever downloaded:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -26,9 +26,7 @@ from torch import Tensor, nn
 
 from rgb2depth.errors import InputError
 from rgb2depth.losses.pixel import check_mask, check_pair
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from rgb2depth.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, read_state_dict
 
 RESNET50_HOWTO = (
     "nothing is downloaded: on a machine with torchvision, save the ImageNet weights with "
@@ -127,41 +125,6 @@ class ResNet50Stage1(FrozenFeatureExtractor):
         return self.layer1(x)
 
 
-def _read_state_dict(path: Path) -> Mapping[str, Tensor]:
-    suffix = path.suffix.lower()
-    state: object
-    try:
-        if suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path), device="cpu")
-        elif suffix in (".pth", ".pt"):
-            # weights_only: tensors and plain containers only, never arbitrary pickles.
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        else:
-            raise InputError(
-                f"ResNet-50 weights {path}: expected a .safetensors, .pth or .pt file, "
-                f"got {path.suffix or 'no extension'}"
-            )
-    except InputError:
-        raise
-    except Exception as exc:  # corrupt file, or a pickle that is not plain tensors
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(
-            f"ResNet-50 weights {path}: cannot read it as a state dict of tensors ({first})"
-        ) from exc
-    # A training checkpoint may nest the weights under one key.
-    for key in ("state_dict", "model"):
-        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
-            state = state[key]
-    if not isinstance(state, Mapping):
-        raise InputError(
-            f"ResNet-50 weights {path}: expected a state dict (name -> tensor), "
-            f"got {type(state).__name__}"
-        )
-    return state
-
-
 def resnet50_stage1(weights: str | Path) -> ResNet50Stage1:
     """Load the frozen ResNet-50 stem + layer1 from a local torchvision state dict.
 
@@ -183,9 +146,7 @@ def resnet50_stage1(weights: str | Path) -> ResNet50Stage1:
     path = Path(weights).expanduser()
     if not path.is_file():
         raise InputError(f"ResNet-50 weights {path}: no such file; {RESNET50_HOWTO}")
-    state = _read_state_dict(path)
-    if state and all(isinstance(k, str) and k.startswith("module.") for k in state):
-        state = {k[len("module.") :]: v for k, v in state.items()}
+    state = read_state_dict(path, "ResNet-50 weights")
     model = ResNet50Stage1()
     expected = model.state_dict()
     needed = [k for k in expected if not k.endswith("num_batches_tracked")]

@@ -24,6 +24,21 @@ There are no skip connections. With the defaults (1 -> 1 channels) the generator
 Input: (B, in_channels, H, W) gray face in the model range [-1, 1], H and W multiples
 of 16 (96x96 in the seed). Output: (B, out_channels, H, W) depth in [-1, 1] (tanh),
 the dataset's depth range mapped linearly (see :mod:`rgb2depth.data.contract`).
+
+Seed 001's discriminator (``face_cgan_discriminator``) is ``k5n128s2 - k5n256s2 -
+k5n512s2 - k5n1024s2 - fc1``: its first part "shares the same architecture with the
+encoder part of the generator", so it follows the generator's encoder conventions
+above (5x5 stride-2 padding-2 convolutions, LeakyReLU 0.2, BatchNorm on all but the
+first, ``first_norm`` to put it there too, a bias only where no BatchNorm follows).
+It takes a depth map (1 channel), flattens the 1024 x H/16 x W/16 embedding
+(1024 x 6 x 6 = 36,864 values for 96x96) and applies one fully connected unit. Because
+of that layer it is built for one input size, the ``image_size`` setting (96: the
+seed's crops). It returns the **logit**: the seed's sigmoid (eq. 1: D(x) is the
+probability that x is a real depth map) belongs in the loss, as binary cross-entropy
+on logits, which is numerically safe where a sigmoid followed by a log is not. (The
+seed's text also says 0 means "real" and 1 "fake", contradicting its eq. 1; which label
+is which is the loss's choice, not the network's.) With the defaults (1 channel in,
+96x96) it has 17,246,977 parameters.
 """
 
 from __future__ import annotations
@@ -34,9 +49,10 @@ import torch
 from torch import nn
 
 from rgb2depth.models.blocks import int_widths, normal_init, positive_int
-from rgb2depth.models.registry import check_input_size, register_model
+from rgb2depth.models.registry import check_input_size, image_size_pair, register_model
 
 NAME = "face_cgan_generator"
+D_NAME = "face_cgan_discriminator"
 
 
 @register_model(
@@ -108,3 +124,70 @@ class FaceCGANGenerator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W) depth in [-1, 1]."""
         return self.decoder(self.encode(x))
+
+
+@register_model(
+    D_NAME,
+    paper="cGAN face depth (seed 001)",
+    description="face depth discriminator, the generator's 5x5 stride-2 encoder + fc1, logit out",
+    stride=16,
+)
+class FaceCGANDiscriminator(nn.Module):
+    """Discriminator of seed 001: depth map -> logit that it is a real one.
+
+    Args:
+        in_channels: input channels (1: a depth map).
+        out_channels: units of the fully connected layer (1: one score per sample).
+        widths: maps of the four stride-2 convolutions.
+        first_norm: BatchNorm after the first convolution (the seed's text); False
+            (default) is the DCGAN convention, as in the generator.
+        image_size: the input size S or (H, W) the network is built for (multiples of
+            16); the fully connected layer has ``widths[-1] * H/16 * W/16`` inputs.
+
+    Shapes: (B, in_channels, H, W) with (H, W) = image_size -> (B, out_channels)
+    logits; ``torch.sigmoid`` of them is the seed's probability of "real".
+
+    Raises:
+        InputError: a bad setting, or (in ``forward``) an input of another size.
+    """
+
+    stride = 16
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 1,
+        out_channels: int = 1,
+        widths: Sequence[int] = (128, 256, 512, 1024),
+        first_norm: bool = False,
+        image_size: int | Sequence[int] = 96,
+    ):
+        super().__init__()
+        self.in_channels = positive_int(in_channels, "in_channels", D_NAME)
+        self.out_channels = positive_int(out_channels, "out_channels", D_NAME)
+        chans = int_widths(widths, "widths", D_NAME, length=4)
+        self.first_norm = bool(first_norm)
+        self.image_size = image_size_pair(image_size, D_NAME, self.stride)
+
+        layers: list[nn.Module] = []
+        prev = self.in_channels
+        for i, w in enumerate(chans):
+            norm = i > 0 or self.first_norm
+            layers.append(nn.Conv2d(prev, w, 5, stride=2, padding=2, bias=not norm))
+            if norm:
+                layers.append(nn.BatchNorm2d(w))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            prev = w
+        self.encoder = nn.Sequential(*layers)
+        h, w = self.image_size
+        self.fc = nn.Linear(prev * (h // 16) * (w // 16), self.out_channels)
+        normal_init(self)
+
+    def output_size(self, height: int, width: int) -> tuple[int, ...]:
+        """Shape of one output sample: ``(out_channels,)`` (for the built image_size)."""
+        return (self.out_channels,)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, in_channels, H, W) depth in [-1, 1] -> (B, out_channels) logits."""
+        check_input_size(x, self.stride, D_NAME, in_channels=self.in_channels, size=self.image_size)
+        return self.fc(torch.flatten(self.encoder(x), 1))

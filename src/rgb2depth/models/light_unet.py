@@ -58,6 +58,7 @@ NAME = "light_unet"
     paper="Realtime light U-Net (seed 004)",
     description="light U-Net, 32-64-96-96-101 channels, bilinear decoder without BN, 1.22 M",
     stride=16,
+    paper_params=1.22e6,
 )
 class LightUNet(nn.Module):
     """Light U-Net for realtime depth from one RGB image (seed 004).

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,11 @@ from torch import nn
 from rgb2depth.data.io import atomic_dir
 from rgb2depth.errors import InputError
 from rgb2depth.models.registry import create_model, get_entry
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+"""Per-channel RGB mean of ImageNet, on [0, 1] images (torchvision's normalisation)."""
+IMAGENET_STD = (0.229, 0.224, 0.225)
+"""Per-channel RGB standard deviation of ImageNet, on [0, 1] images."""
 
 FORMAT = "rgb2depth-model"
 FORMAT_VERSION = 1
@@ -249,3 +255,61 @@ def load_model_folder(
 
 
 __all__ = ["load_model_folder", "read_model_config", "save_model_folder"]
+
+
+def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """Read a state dict (name -> tensor) from a local weights file, safely.
+
+    ``.safetensors`` files are read with :func:`safetensors.torch.load_file`;
+    ``.pth`` / ``.pt`` files with ``torch.load(weights_only=True)``, which accepts
+    tensors and plain containers only and never unpickles arbitrary objects. A
+    training checkpoint that nests the weights under ``state_dict`` or ``model`` is
+    unwrapped, and a ``module.`` prefix on every key (``DataParallel``) is removed.
+
+    Args:
+        path: the file (its existence is the caller's to check, with its own advice).
+        what: names the file in messages, e.g. ``"DenseNet-121 weights"``.
+
+    Raises:
+        InputError: another extension, an unreadable or corrupt file, a file that holds
+            pickled Python objects, or something other than a mapping of tensors.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".safetensors", ".pth", ".pt"):
+        raise InputError(
+            f"{what} {path}: expected a .safetensors, .pth or .pt file, "
+            f"got {path.suffix or 'no extension'}"
+        )
+    state: object
+    try:
+        if suffix == ".safetensors":
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # weights_only refused a pickled object
+        raise InputError(
+            f"{what} {path}: it holds pickled Python objects, which are never unpickled; "
+            "save a plain state_dict (torch.save(model.state_dict(), ...)) or safetensors"
+        ) from exc
+    except Exception as exc:  # corrupt or truncated file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{what} {path}: cannot read it as a state dict of tensors ({first})"
+        ) from exc
+    for key in ("state_dict", "model"):
+        if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
+            state = state[key]
+    if not isinstance(state, Mapping):
+        raise InputError(
+            f"{what} {path}: expected a state dict (name -> tensor), got {type(state).__name__}"
+        )
+    bad = [str(k) for k, v in state.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise InputError(
+            f"{what} {path}: {bad[0]} is not a tensor; expected a state dict of tensors"
+        )
+    out = {str(k): v for k, v in state.items()}
+    if out and all(k.startswith("module.") for k in out):
+        out = {k[len("module.") :]: v for k, v in out.items()}
+    return out

@@ -48,6 +48,7 @@ NAME = "unet_baseline"
     paper="U-Net baseline of seed 004 (Ronneberger et al. 2015)",
     description="classic U-Net 64-128-256-512-512, BN, bilinear upsampling, 17.26 M",
     stride=16,
+    paper_params=17.26e6,
 )
 class UNet(nn.Module):
     """Classic U-Net with bilinear upsampling (seed 004's baseline).
