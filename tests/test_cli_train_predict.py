@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -252,15 +253,39 @@ def test_evaluate_pred_matches_evaluate_model(
 
 
 def test_models_json(capsys) -> None:
+    from rgb2depth.models import list_models
+
     code, stdout, err = run_cli(capsys, "models", "--json", "--size", "32")
     assert code == 0, err
     listing = json.loads(stdout)
     networks = {r["name"]: r for r in listing["networks"]}
+    assert set(networks) == set(list_models())
     assert networks["light_unet"]["parameters"] == 1218870
-    assert {"light_unet", "unet_baseline", "face_cgan_generator", "depth_autoencoder"} <= set(
-        networks
-    )
+    assert networks["light_unet"]["paper_parameters"] == 1.22e6
+    assert networks["light_unet"]["gflops"] > 0
+    # pix2pix's U-Net needs multiples of 256: no GFLOPs at 32, and the reason
+    unet = networks["pix2pix_unet"]
+    assert unet["gflops"] is None and "multiples of 256" in unet["note"]
+    assert unet["paper_settings"] == {"out_channels": 3}
+    assert unet["parameters_with_paper_settings"] == unet["paper_parameters"] == 54_413_955
+    assert networks["face_siamese"]["inputs"] == 2
+    assert networks["face_siamese"]["gflops"] is None  # smaller than its 64-pixel minimum
+    assert networks["face_cgan_discriminator"]["gflops"] > 0  # built for 32x32 to count
     assert isinstance(listing["bundled"], list)
+
+
+def test_models_table(capsys) -> None:
+    code, stdout, err = run_cli(capsys, "models")
+    assert code == 0, err
+    lines = stdout.splitlines()
+    assert lines[0].split()[:4] == ["network", "parameters", "paper", "GFLOPs"]
+    row = next(line for line in lines if line.startswith("resnet18_generator "))
+    assert "19,837,409" in row and "19.8 M" in row
+    assert any(
+        line.startswith("* pix2pix_unet: the paper's figure is for out_channels=3")
+        for line in lines
+    )
+    assert not any(line.startswith("- ") for line in lines)  # 256 suits every network
 
 
 def test_python_api(run: Path) -> None:
@@ -328,6 +353,49 @@ def test_config_typo(config_file: Path, tmp_path: Path, capsys) -> None:
     assert_one_line_error(code, err, "train", "train.lr must be float")
     code, _, err = run_cli(capsys, "train", config_file, f"log.out={out}", "method.lss=mse")
     assert_one_line_error(code, err, "train", "'method.lss'", "valid keys: name, loss")
+    assert not out.exists()
+
+
+DENSENET_TINY = {"growth_rate": 4, "init_features": 8, "block_config": [1, 1, 1, 1]}
+
+
+def test_train_loads_encoder_weights(config_file: Path, tmp_path: Path, capsys) -> None:
+    """model.encoder_weights loads a torchvision-layout encoder file before training."""
+    from safetensors.torch import save_file
+
+    from rgb2depth.models import create_model, load_model_folder
+
+    source = create_model("densenet_depth", **DENSENET_TINY, decoder_width=32)
+    weights = {k: v for k, v in source.state_dict().items() if k.startswith("features.")}
+    save_file(weights, str(tmp_path / "densenet121.safetensors"))
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    config["model"] = {
+        "name": "densenet_depth",
+        "kwargs": {**DENSENET_TINY, "decoder_width": 32},
+        "encoder_weights": str(tmp_path / "densenet121.safetensors"),
+    }
+    path = tmp_path / "densenet.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, "train", path, f"log.out={out}", "train.lr=1e-12", "schedule.steps=1", "--quiet"
+    )
+    assert code == 0, err
+    trained, _ = load_model_folder(out / "model")
+    for key in ("features.conv0.weight", "features.denseblock4.denselayer1.conv2.weight"):
+        torch.testing.assert_close(trained.state_dict()[key], weights[key], atol=1e-6, rtol=0)
+
+
+def test_encoder_weights_for_a_network_without_an_encoder(
+    config_file: Path, tmp_path: Path, capsys
+) -> None:
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        capsys, "train", config_file, f"log.out={out}", f"model.encoder_weights={tmp_path}/x.pth"
+    )
+    assert_one_line_error(
+        code, err, "train", "light_unet has no pretrained encoder", "take one: densenet_depth"
+    )
     assert not out.exists()
 
 
