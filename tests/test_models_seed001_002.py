@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from rgb2depth.errors import InputError
 from rgb2depth.models import count_parameters, create_model, get_entry, output_shape
@@ -206,3 +207,16 @@ def test_pix2pix_other_norms_have_biases(norm):
         assert all(c.bias is not None for c in convs)
     with pytest.raises(InputError, match="unknown norm 'layer'"):
         create_model("pix2pix_patchgan", norm="layer")
+
+
+@pytest.mark.parametrize("name", ["face_cgan_generator", "face_cgan_discriminator"])
+def test_face_cgan_norm_setting(name):
+    small = {"face_cgan_generator": {"encoder_widths": (4, 6, 8, 10)}}.get(name, {})
+    plain = create_model(name, norm="none", **small)
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.InstanceNorm2d)) for m in plain.modules())
+    assert all(m.bias is not None for m in plain.modules() if isinstance(m, nn.Conv2d))
+    inst = create_model(name, norm="instance", **small)
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in inst.modules())
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in inst.modules())
+    with pytest.raises(InputError, match=rf"{name}: unknown norm 'group'; accepted: 'batch'"):
+        create_model(name, norm="group")

@@ -48,11 +48,38 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from rgb2depth.models.blocks import int_widths, normal_init, positive_int
+from rgb2depth.models.blocks import int_widths, norm_kind, norm_layer, normal_init, positive_int
 from rgb2depth.models.registry import check_input_size, image_size_pair, register_model
 
 NAME = "face_cgan_generator"
 D_NAME = "face_cgan_discriminator"
+
+
+def _bias(norm: str | None) -> bool:
+    """Convolutions before a batch or instance norm need no bias (the norm's shift
+    replaces it; an instance norm removes it anyway); others have one."""
+    return norm not in ("batch", "instance")
+
+
+def encoder_5x5(
+    in_channels: int, widths: Sequence[int], norm: str, first_norm: bool
+) -> nn.Sequential:
+    """The seed-001 encoder shared by the generator and the discriminator: 5x5 stride-2
+    convolutions (padding 2) with ``widths`` maps, each followed by the norm (not after
+    the first unless ``first_norm``) and LeakyReLU 0.2.
+
+    Shapes: (B, in_channels, H, W) -> (B, widths[-1], H / 2**len(widths), W / 2**len(widths)).
+    """
+    layers: list[nn.Module] = []
+    prev = in_channels
+    for i, w in enumerate(widths):
+        kind = norm if (i > 0 or first_norm) else "none"
+        layers.append(nn.Conv2d(prev, w, 5, stride=2, padding=2, bias=_bias(kind)))
+        if kind != "none":
+            layers.append(norm_layer(kind, w))
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+        prev = w
+    return nn.Sequential(*layers)
 
 
 @register_model(
@@ -69,7 +96,8 @@ class FaceCGANGenerator(nn.Module):
         out_channels: output channels (1: depth).
         encoder_widths: maps of the four stride-2 encoder convolutions.
         decoder_widths: maps of the four stride-2 transposed convolutions.
-        first_norm: BatchNorm after the first encoder convolution (the seed's text);
+        norm: the normalisation, "batch" (the seed's), "instance", "layer" or "none".
+        first_norm: a norm after the first encoder convolution too (the seed's text);
             False (default) is the DCGAN convention.
 
     Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W), H and W multiples of 16.
@@ -84,6 +112,7 @@ class FaceCGANGenerator(nn.Module):
         out_channels: int = 1,
         encoder_widths: Sequence[int] = (128, 256, 512, 1024),
         decoder_widths: Sequence[int] = (512, 256, 128, 64),
+        norm: str = "batch",
         first_norm: bool = False,
     ):
         super().__init__()
@@ -93,22 +122,16 @@ class FaceCGANGenerator(nn.Module):
         dec = int_widths(decoder_widths, "decoder_widths", NAME, length=4)
         self.first_norm = bool(first_norm)
 
+        self.norm = norm_kind(norm, NAME)
+        self.encoder = encoder_5x5(self.in_channels, enc, self.norm, self.first_norm)
+        prev = enc[-1]
         layers: list[nn.Module] = []
-        prev = in_channels
-        for i, w in enumerate(enc):
-            norm = i > 0 or self.first_norm
-            layers.append(nn.Conv2d(prev, w, 5, stride=2, padding=2, bias=not norm))
-            if norm:
-                layers.append(nn.BatchNorm2d(w))
-            layers.append(nn.LeakyReLU(0.2, inplace=True))
-            prev = w
-        self.encoder = nn.Sequential(*layers)
-
-        layers = []
         for w in dec:
             layers += [
-                nn.ConvTranspose2d(prev, w, 5, stride=2, padding=2, output_padding=1, bias=False),
-                nn.BatchNorm2d(w),
+                nn.ConvTranspose2d(
+                    prev, w, 5, stride=2, padding=2, output_padding=1, bias=_bias(self.norm)
+                ),
+                norm_layer(self.norm, w),
                 nn.ReLU(inplace=True),
             ]
             prev = w
@@ -139,7 +162,8 @@ class FaceCGANDiscriminator(nn.Module):
         in_channels: input channels (1: a depth map).
         out_channels: units of the fully connected layer (1: one score per sample).
         widths: maps of the four stride-2 convolutions.
-        first_norm: BatchNorm after the first convolution (the seed's text); False
+        norm: the normalisation, "batch" (the seed's), "instance", "layer" or "none".
+        first_norm: a norm after the first convolution too (the seed's text); False
             (default) is the DCGAN convention, as in the generator.
         image_size: the input size S or (H, W) the network is built for (multiples of
             16); the fully connected layer has ``widths[-1] * H/16 * W/16`` inputs.
@@ -159,6 +183,7 @@ class FaceCGANDiscriminator(nn.Module):
         in_channels: int = 1,
         out_channels: int = 1,
         widths: Sequence[int] = (128, 256, 512, 1024),
+        norm: str = "batch",
         first_norm: bool = False,
         image_size: int | Sequence[int] = 96,
     ):
@@ -169,18 +194,10 @@ class FaceCGANDiscriminator(nn.Module):
         self.first_norm = bool(first_norm)
         self.image_size = image_size_pair(image_size, D_NAME, self.stride)
 
-        layers: list[nn.Module] = []
-        prev = self.in_channels
-        for i, w in enumerate(chans):
-            norm = i > 0 or self.first_norm
-            layers.append(nn.Conv2d(prev, w, 5, stride=2, padding=2, bias=not norm))
-            if norm:
-                layers.append(nn.BatchNorm2d(w))
-            layers.append(nn.LeakyReLU(0.2, inplace=True))
-            prev = w
-        self.encoder = nn.Sequential(*layers)
+        self.norm = norm_kind(norm, D_NAME)
+        self.encoder = encoder_5x5(self.in_channels, chans, self.norm, self.first_norm)
         h, w = self.image_size
-        self.fc = nn.Linear(prev * (h // 16) * (w // 16), self.out_channels)
+        self.fc = nn.Linear(chans[-1] * (h // 16) * (w // 16), self.out_channels)
         normal_init(self)
 
     def output_size(self, height: int, width: int) -> tuple[int, ...]:
