@@ -70,7 +70,12 @@ from torch import Tensor, nn
 
 from rgb2depth.errors import InputError
 from rgb2depth.models.blocks import int_widths, positive_int
-from rgb2depth.models.pretrained import IMAGENET_MEAN, IMAGENET_STD, read_state_dict
+from rgb2depth.models.pretrained import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    compare_state,
+    read_state_dict,
+)
 from rgb2depth.models.registry import check_input_size, register_model
 
 NAME = "densenet_depth"
@@ -425,22 +430,7 @@ def load_imagenet_encoder(model: DenseNetDepth, weights: str | Path) -> int:
     path = Path(weights).expanduser()
     expected = {f"features.{k}": v for k, v in model.features.state_dict().items()}
     optional = {k for k in expected if k.endswith("num_batches_tracked")}
-    missing = sorted(k for k in expected if k not in state and k not in optional)
-    unexpected = sorted(k for k in state if k not in expected)
-    wrong = sorted(
-        k for k in expected if k in state and tuple(state[k].shape) != tuple(expected[k].shape)
-    )
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing key(s) ({_examples(missing)})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s) ({_examples(unexpected)})")
-    if wrong:
-        k = wrong[0]
-        problems.append(
-            f"{len(wrong)} shape mismatch(es) ({k}: model {tuple(expected[k].shape)}, file "
-            f"{tuple(state[k].shape)})"
-        )
+    problems = compare_state(expected, state, optional=optional)
     if problems:
         raise InputError(
             f"DenseNet-121 weights {path}: " + "; ".join(problems) + "; expected a torchvision "

@@ -60,15 +60,19 @@ def _shape(t: torch.Tensor) -> tuple[int, ...]:
     return tuple(int(s) for s in t.shape)
 
 
-def _compare_state(
-    expected: Mapping[str, torch.Tensor], got: Mapping[str, torch.Tensor]
+def compare_state(
+    expected: Mapping[str, torch.Tensor],
+    got: Mapping[str, torch.Tensor],
+    *,
+    optional: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
-    """Differences between two state dicts, as phrases ('3 missing keys (e.g. a, b)')."""
+    """Differences between two state dicts, as phrases ('3 missing key(s) (e.g. a, b)');
+    an empty list when the keys and shapes match. Keys in ``optional`` may be absent."""
 
     def examples(keys: list[str]) -> str:
         return ", ".join(keys[:3]) + (", ..." if len(keys) > 3 else "")
 
-    missing = sorted(set(expected) - set(got))
+    missing = sorted(set(expected) - set(got) - set(optional))
     unexpected = sorted(set(got) - set(expected))
     mismatched = sorted(
         k for k in set(expected) & set(got) if _shape(expected[k]) != _shape(got[k])
@@ -141,7 +145,7 @@ def save_model_folder(
     with torch.device("meta"):
         reference = create_model(name, **settings)
     state = model.state_dict()
-    problems = _compare_state(reference.state_dict(), state)
+    problems = compare_state(reference.state_dict(), state)
     if problems:
         raise InputError(f"the model to save does not match {name}: " + ", ".join(problems))
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state.items()}
@@ -237,7 +241,7 @@ def load_model_folder(
         raise InputError(
             f"{path}: corrupt or not a safetensors file ({type(e).__name__}: {e})"
         ) from None
-    problems = _compare_state(model.state_dict(), state)
+    problems = compare_state(model.state_dict(), state)
     if problems:
         raise InputError(f"{path} does not match {name}: " + ", ".join(problems))
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
