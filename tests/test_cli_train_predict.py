@@ -399,6 +399,27 @@ def test_encoder_weights_for_a_network_without_an_encoder(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("network", "fragments"),
+    [
+        ("dcgan_critic", ["model.name dcgan_critic: not an image-to-depth", "light_unet"]),
+        ("face_siamese", ["face_siamese: not an image-to-depth", "pix2pix_unet"]),
+        ("pix2pix_unet", ["data.size 32x32: pix2pix_unet needs", "multiples of 256"]),
+    ],
+)
+def test_train_refuses_networks_that_cannot_serve(
+    config_file: Path, tmp_path: Path, capsys, network: str, fragments: list[str]
+) -> None:
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    config["model"] = {"name": network}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", path, f"log.out={out}")
+    assert_one_line_error(code, err, "train", *fragments)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("others", [False, True])
 def test_corrupt_image(run: Path, photo: Path, tmp_path: Path, capsys, others: bool) -> None:
     folder = photo.parent

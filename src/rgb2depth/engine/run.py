@@ -116,6 +116,48 @@ def build_evaluator(config: dict[str, Any], info: DatasetInfo):
     return evaluate
 
 
+def _image_to_depth_probe(name: str, kwargs: dict[str, Any]) -> torch.nn.Module | None:
+    """Network ``name`` built on the meta device (no memory, no compute) in eval mode,
+    or None when it does not map one image to a depth map of the image's size (a
+    critic, a discriminator, the Siamese network), tried at a size it accepts."""
+    from rgb2depth.models import create_model, get_entry
+
+    entry = get_entry(name)
+    if entry.inputs != 1:
+        return None
+    with torch.device("meta"):
+        probe = create_model(name, **kwargs).eval()
+    h, w = probe.image_size if entry.fixed_size else (entry.smallest_size(),) * 2
+    y = probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
+    return probe if tuple(y.shape[1:]) == (probe.out_channels, h, w) else None
+
+
+def check_image_to_depth(name: str, kwargs: dict[str, Any], size: tuple[int, int]) -> None:
+    """Check, before anything is written, that the network ``name`` built with ``kwargs``
+    maps one image of ``size`` (data.size, H x W) to a depth map of the same size, as
+    the training methods and the Predictor need. The network runs on the meta device.
+
+    Raises:
+        InputError: the network is not image-to-depth (a critic, a discriminator, the
+            Siamese network; the message lists those that are), or it refuses ``size``
+            (the message names the valid multiple).
+    """
+    from rgb2depth.models import list_models
+
+    probe = _image_to_depth_probe(name, kwargs)
+    if probe is None:
+        able = [n for n in list_models() if _image_to_depth_probe(n, {}) is not None]
+        raise InputError(
+            f"model.name {name}: not an image-to-depth network (it does not map one image "
+            f"to a depth map of the image's size); training needs one of: {', '.join(able)}"
+        )
+    h, w = size
+    try:
+        probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
+    except InputError as exc:
+        raise InputError(f"data.size {h}x{w}: {exc}") from None
+
+
 def load_encoder_weights(model: torch.nn.Module, name: str, path: str | Path) -> None:
     """Load pretrained encoder weights from the local file ``path`` into ``model``.
 
@@ -166,6 +208,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     channels = 1 if data["grayscale"] else 3
     torch.manual_seed(config["train"]["seed"])
     kwargs = {"in_channels": channels, **config["model"]["kwargs"]}
+    check_image_to_depth(config["model"]["name"], kwargs, tuple(data["size"]))
     model = create_model(config["model"]["name"], **kwargs)
     if config["model"]["encoder_weights"] and not resume:
         load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
