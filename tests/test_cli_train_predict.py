@@ -369,6 +369,7 @@ def test_train_loads_encoder_weights(config_file: Path, tmp_path: Path, capsys) 
     weights = {k: v for k, v in source.state_dict().items() if k.startswith("features.")}
     save_file(weights, str(tmp_path / "densenet121.safetensors"))
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    config["data"]["size"] = [64, 64]  # densenet_depth takes at least 64
     config["model"] = {
         "name": "densenet_depth",
         "kwargs": {**DENSENET_TINY, "decoder_width": 32},

@@ -119,15 +119,19 @@ def test_settings_are_checked():
 def test_forward_two_sizes_finite_and_refuses_other_sizes():
     torch.manual_seed(0)
     model = _tiny(out_channels=2)
-    for h, w in ((32, 32), (64, 96)):
+    for h, w in ((64, 64), (64, 96)):
         y = model(torch.rand(2, 3, h, w) * 2 - 1)
         assert y.shape == (2, 2, h, w)
         assert torch.isfinite(y).all()
-    with pytest.raises(InputError, match=r"densenet_depth needs .*multiples of 32, got 48x32"):
-        model(torch.zeros(1, 3, 48, 32))
+    with pytest.raises(
+        InputError, match=r"densenet_depth needs .*multiples of 32 and at least 64, got 80x64"
+    ):
+        model(torch.zeros(1, 3, 80, 64))
+    with pytest.raises(InputError, match=r"at least 64, got 32x64"):
+        model(torch.zeros(1, 3, 32, 64))
     one = _tiny(in_channels=1).eval()
     with torch.no_grad():
-        assert one(torch.zeros(1, 1, 32, 64)).shape == (1, 1, 32, 64)
+        assert one(torch.zeros(1, 1, 64, 128)).shape == (1, 1, 64, 128)
 
 
 def test_input_is_mapped_to_imagenet_normalisation():

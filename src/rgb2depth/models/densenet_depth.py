@@ -245,6 +245,7 @@ def _he_init(module: nn.Module, *, slope: float | None) -> None:
     description="DenseNet-121 encoder (ImageNet weights from a local file), bridge-block "
     "decoder, 15.19 M",
     stride=32,
+    min_size=64,  # at 32x32 the 1x1 bottleneck's BatchNorm fails for a batch of one
     # The paper says "approximately 15M": two significant digits, so +-2 % (the
     # default decoder_width 640 gives 15,187,837, +1.3 %).
     paper_params=15e6,
@@ -269,7 +270,9 @@ class DenseNetDepth(nn.Module):
     ``growth_rate``, ``block_config`` and ``init_features`` accept torchvision's
     ImageNet weights (:meth:`load_imagenet_encoder`).
 
-    Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W), H and W multiples of 32.
+    Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W), H and W multiples of 32,
+    at least 64 (at 32 the bottleneck is 1x1, where training BatchNorm fails for a
+    batch of one).
 
     Raises:
         InputError: a setting that is not a positive integer (or four of them for
@@ -341,7 +344,7 @@ class DenseNetDepth(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, in_channels, H, W) in [-1, 1] -> (B, out_channels, H, W) linear depth."""
-        check_input_size(x, self.stride, NAME, in_channels=self.in_channels)
+        check_input_size(x, self.stride, NAME, in_channels=self.in_channels, min_size=64)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         y = self.normalize_input(x)
         skips: list[Tensor] = []
