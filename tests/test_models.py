@@ -203,7 +203,9 @@ def test_fixed_size_models_refuse_other_sizes(name):
     match = rf"built for {m + s}x{m + s} inputs \(setting image_size\), got {m}x{m}"
     with pytest.raises(InputError, match=match):
         model(*_inputs(name, model, m, m))
-    with pytest.raises(InputError, match=rf"image_size must be a multiple of {s}"):
+    with pytest.raises(
+        InputError, match=rf"image_size needs a height and width that are multiples of {s}"
+    ):
         _build(name, (m + 1, m))
 
 
@@ -212,7 +214,10 @@ def test_min_size_models_refuse_small_inputs(name):
     entry = get_entry(name)
     s, least = entry.stride, entry.smallest_size()
     if entry.fixed_size:  # the size is refused when the model is built
-        with pytest.raises(InputError, match=rf"image_size must be a multiple of {s} and at least"):
+        with pytest.raises(
+            InputError,
+            match=rf"image_size needs a height and width that are multiples of {s} and at least",
+        ):
             _build(name, (s, s))
         return
     model = _build(name)

@@ -101,7 +101,9 @@ def test_siamese_refuses_mismatched_inputs():
     with pytest.raises(InputError, match=r"face_siamese expects 1 input channel"):
         model(torch.zeros(2, 1, 64, 64), torch.zeros(2, 3, 64, 64))
     with pytest.raises(
-        InputError, match=r"image_size must be a multiple of 32 and at least 64, got 32x32"
+        InputError,
+        match=r"image_size needs a height and width that are multiples of 32 and at least 64, "
+        r"got 32x32",
     ):
         create_model("face_siamese", image_size=32)
 
@@ -132,7 +134,9 @@ def test_fixed_size_networks_refuse_other_sizes(name, settings, shape, message):
 
 
 def test_image_size_setting_is_checked():
-    with pytest.raises(InputError, match=r"image_size must be a multiple of 16, got 90x90"):
+    with pytest.raises(
+        InputError, match=r"image_size needs a height and width that are multiples of 16, got 90x90"
+    ):
         create_model("face_cgan_discriminator", image_size=90)
     with pytest.raises(InputError, match="positive integer or a pair"):
         create_model("face_cgan_discriminator", image_size="96")

@@ -197,6 +197,15 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
 
 
 # --------------------------------------------------------------------------- helpers
+def _size_rule(h: int, w: int, stride: int, min_size: int) -> str:
+    """ "" when H x W suits a network of this stride and minimum size, else the rule it
+    breaks, e.g. "multiples of 8 and at least 24"."""
+    least = max(stride, min_size)
+    if h < least or w < least or h % stride or w % stride:
+        return f"multiples of {stride}" + (f" and at least {least}" if least > stride else "")
+    return ""
+
+
 def check_input_size(
     x: torch.Tensor,
     stride: int,
@@ -238,13 +247,9 @@ def check_input_size(
             f"{model_name} was built for {size[0]}x{size[1]} inputs (setting image_size), "
             f"got {h}x{w}"
         )
-    least = max(stride, min_size)
-    if h < least or w < least or h % stride or w % stride:
-        at_least = f" and at least {least}" if least > stride else ""
-        raise InputError(
-            f"{model_name} needs height and width that are multiples of {stride}"
-            f"{at_least}, got {h}x{w}"
-        )
+    rule = _size_rule(h, w, stride, min_size)
+    if rule:
+        raise InputError(f"{model_name} needs height and width that are {rule}, got {h}x{w}")
 
 
 def image_size_pair(value: Any, model_name: str, stride: int, min_size: int = 0) -> tuple[int, int]:
@@ -264,12 +269,11 @@ def image_size_pair(value: Any, model_name: str, stride: int, min_size: int = 0)
         raise InputError(
             f"{model_name}: image_size must be a positive integer or a pair (H, W), got {value!r}"
         )
-    least = max(stride, min_size)
     h, w = pair
-    if h < least or w < least or h % stride or w % stride:
-        at_least = f" and at least {least}" if least > stride else ""
+    rule = _size_rule(h, w, stride, min_size)
+    if rule:
         raise InputError(
-            f"{model_name}: image_size must be a multiple of {stride}{at_least}, got {h}x{w}"
+            f"{model_name}: image_size needs a height and width that are {rule}, got {h}x{w}"
         )
     return int(h), int(w)
 
