@@ -22,7 +22,13 @@ import torch
 
 from rgb2depth.engine.trainer import resolve_device
 from rgb2depth.losses import LightUNetLoss
-from rgb2depth.models import count_parameters, create_model, get_entry, gflops, output_shape
+from rgb2depth.models import (
+    count_parameters,
+    create_model,
+    get_entry,
+    gflops,
+    image_to_depth_probe,
+)
 
 
 def _sync(device: torch.device) -> None:
@@ -98,9 +104,9 @@ def main() -> None:
     print(f"{header}{'train img/s':>13}{'at':>6}")
     for m in args.models:
         entry = get_entry(m)
-        model = create_model(m).to(device)
-        if entry.inputs != 1 or output_shape(model, 64, 64)[1:] != (64, 64):
+        if image_to_depth_probe(m) is None:
             raise SystemExit(f"{m} is not an image-to-depth network; it cannot be timed here")
+        model = create_model(m).to(device)
         step = entry.stride
         train_size = max(entry.smallest_size(), -(-args.train_size // step) * step)
         g = gflops(model, args.size, args.size, model.in_channels)

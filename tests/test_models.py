@@ -337,3 +337,14 @@ def test_gflops_counts_two_flops_per_multiply_add():
     assert gflops(conv, 16, 16) == gflops(conv, 16, 16, 3)  # Conv2d has .in_channels
     with pytest.raises(InputError, match="in_channels"):
         gflops(torch.nn.Sequential(conv), 16, 16)
+
+
+def test_image_to_depth_networks():
+    from rgb2depth.models import image_to_depth_models, image_to_depth_probe
+
+    critics = {"dcgan_critic", "patchgan_critic", "pix2pix_patchgan"}
+    others = {"face_cgan_discriminator", "face_siamese"}
+    assert set(image_to_depth_models()) == set(NAMES) - critics - others
+    probe = image_to_depth_probe("light_unet", in_channels=1)
+    assert probe is not None and probe.in_channels == 1 and not probe.training
+    assert next(probe.parameters()).is_meta

@@ -20,57 +20,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def describe_networks(height: int, width: int) -> list[dict[str, Any]]:
-    """One dict per registered network: registry facts, parameters and GFLOPs.
-
-    Parameters are those of the default settings; ``paper_parameters`` is the paper's
-    figure for ``paper_settings`` (None where the paper gives none). ``gflops`` is for
-    one ``height`` x ``width`` input (None, with ``note`` saying why, when the network
-    does not accept that size); a fixed-size network is built for that size to count them.
-    """
-    import torch
-
-    from rgb2depth.errors import InputError
-    from rgb2depth.models import count_parameters, create_model, get_entry, gflops, list_models
-
-    rows = []
-    for name in list_models():
-        entry = get_entry(name)
-        with torch.device("meta"):
-            model = create_model(name)
-            paper_model = create_model(name, **entry.paper_settings)
-        cost, note = None, None
-        try:
-            with torch.device("meta"):
-                sized = (
-                    create_model(name, image_size=(height, width)) if entry.fixed_size else model
-                )
-            cost = round(gflops(sized, height, width, inputs=entry.inputs), 3)
-        except InputError as exc:
-            note = str(exc)
-        rows.append(
-            {
-                "name": name,
-                "paper": entry.paper,
-                "parameters": count_parameters(model),
-                "paper_parameters": entry.paper_params,
-                "paper_settings": entry.paper_settings,
-                "parameters_with_paper_settings": count_parameters(paper_model),
-                "gflops": cost,
-                "size": [height, width],
-                "in_channels": model.in_channels,
-                "out_channels": model.out_channels,
-                "inputs": entry.inputs,
-                "stride": entry.stride,
-                "min_size": entry.smallest_size(),
-                "fixed_size": entry.fixed_size,
-                "description": entry.description,
-                "note": note,
-            }
-        )
-    return rows
-
-
 def _paper_figure(row: dict[str, Any]) -> str:
     figure = row["paper_parameters"]
     if figure is None:
@@ -86,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
     from rgb2depth.data.synthetic import parse_size
     from rgb2depth.inference import bundled_models
+    from rgb2depth.models import describe_models
 
     h, w = parse_size(args.size)
-    rows = describe_networks(h, w)
+    rows = describe_models(h, w)
     bundled = bundled_models()
     if args.json:
         print(json.dumps({"networks": rows, "bundled": bundled}, indent=2))

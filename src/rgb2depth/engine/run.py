@@ -116,22 +116,6 @@ def build_evaluator(config: dict[str, Any], info: DatasetInfo):
     return evaluate
 
 
-def _image_to_depth_probe(name: str, kwargs: dict[str, Any]) -> torch.nn.Module | None:
-    """Network ``name`` built on the meta device (no memory, no compute) in eval mode,
-    or None when it does not map one image to a depth map of the image's size (a
-    critic, a discriminator, the Siamese network), tried at a size it accepts."""
-    from rgb2depth.models import create_model, get_entry
-
-    entry = get_entry(name)
-    if entry.inputs != 1:
-        return None
-    with torch.device("meta"):
-        probe = create_model(name, **kwargs).eval()
-    h, w = probe.image_size if entry.fixed_size else (entry.smallest_size(),) * 2
-    y = probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
-    return probe if tuple(y.shape[1:]) == (probe.out_channels, h, w) else None
-
-
 def check_image_to_depth(name: str, kwargs: dict[str, Any], size: tuple[int, int]) -> None:
     """Check, before anything is written, that the network ``name`` built with ``kwargs``
     maps one image of ``size`` (data.size, H x W) to a depth map of the same size, as
@@ -142,14 +126,14 @@ def check_image_to_depth(name: str, kwargs: dict[str, Any], size: tuple[int, int
             Siamese network; the message lists those that are), or it refuses ``size``
             (the message names the valid multiple).
     """
-    from rgb2depth.models import list_models
+    from rgb2depth.models import image_to_depth_models, image_to_depth_probe
 
-    probe = _image_to_depth_probe(name, kwargs)
+    probe = image_to_depth_probe(name, **kwargs)
     if probe is None:
-        able = [n for n in list_models() if _image_to_depth_probe(n, {}) is not None]
         raise InputError(
             f"model.name {name}: not an image-to-depth network (it does not map one image "
-            f"to a depth map of the image's size); training needs one of: {', '.join(able)}"
+            f"to a depth map of the image's size); training needs one of: "
+            + ", ".join(image_to_depth_models())
         )
     h, w = size
     try:
@@ -165,15 +149,11 @@ def load_encoder_weights(model: torch.nn.Module, name: str, path: str | Path) ->
         InputError: the network has no pretrained encoder to load (the message names
             those that have one), or the file is missing or not of the expected layout.
     """
-    from rgb2depth.models import create_model, list_models
+    from rgb2depth.models import get_entry, list_models
 
     loader = getattr(model, "load_imagenet_encoder", None)
     if loader is None:
-        able = []
-        for other in list_models():
-            with torch.device("meta"):
-                if hasattr(create_model(other), "load_imagenet_encoder"):
-                    able.append(other)
+        able = [n for n in list_models() if hasattr(get_entry(n).builder, "load_imagenet_encoder")]
         raise InputError(
             f"model.encoder_weights: {name} has no pretrained encoder to load; "
             f"networks that take one: {', '.join(able) or 'none'}"

@@ -291,6 +291,77 @@ def output_shape(model: nn.Module, height: int, width: int) -> tuple[int, ...]:
     return (int(model.out_channels), int(height), int(width))
 
 
+def image_to_depth_probe(name: str, **settings: Any) -> nn.Module | None:
+    """Network ``name`` built with ``settings`` on the meta device (no memory, no
+    compute) in eval mode, when it maps one image to a map of the image's size (what
+    training a depth network and the Predictor need); None for the others (critics,
+    discriminators, the Siamese network). The check runs it at a size it accepts.
+
+    Raises:
+        InputError: unknown name or settings.
+    """
+    entry = get_entry(name)
+    if entry.inputs != 1:
+        return None
+    with torch.device("meta"):
+        probe = create_model(name, **settings).eval()
+    h, w = probe.image_size if entry.fixed_size else (entry.smallest_size(),) * 2
+    y = probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
+    return probe if tuple(y.shape[1:]) == (probe.out_channels, h, w) else None
+
+
+def image_to_depth_models() -> list[str]:
+    """The registered networks that map one image to a depth map of its size."""
+    return [n for n in list_models() if image_to_depth_probe(n) is not None]
+
+
+def describe_models(height: int, width: int) -> list[dict[str, Any]]:
+    """One dict per registered network: registry facts, parameters and GFLOPs.
+
+    Parameters are those of the default settings; ``paper_parameters`` is the paper's
+    figure for ``paper_settings`` (None where it gives none). ``gflops`` is for one
+    ``height`` x ``width`` input (None, with ``note`` saying why, when the network
+    does not accept that size); a fixed-size network is built for that size to count
+    them. Every network is built on the meta device: nothing is allocated or computed.
+    """
+    rows = []
+    for name in list_models():
+        entry = get_entry(name)
+        with torch.device("meta"):
+            model = create_model(name)
+            paper_model = create_model(name, **entry.paper_settings)
+        cost, note = None, None
+        try:
+            with torch.device("meta"):
+                sized = (
+                    create_model(name, image_size=(height, width)) if entry.fixed_size else model
+                )
+            cost = round(gflops(sized, height, width, inputs=entry.inputs), 3)
+        except InputError as exc:
+            note = str(exc)
+        rows.append(
+            {
+                "name": name,
+                "paper": entry.paper,
+                "parameters": count_parameters(model),
+                "paper_parameters": entry.paper_params,
+                "paper_settings": entry.paper_settings,
+                "parameters_with_paper_settings": count_parameters(paper_model),
+                "gflops": cost,
+                "size": [height, width],
+                "in_channels": model.in_channels,
+                "out_channels": model.out_channels,
+                "inputs": entry.inputs,
+                "stride": entry.stride,
+                "min_size": entry.smallest_size(),
+                "fixed_size": entry.fixed_size,
+                "description": entry.description,
+                "note": note,
+            }
+        )
+    return rows
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters of ``model``, trainable or not (buffers such as BN statistics
     are not counted); shared parameters are counted once."""
