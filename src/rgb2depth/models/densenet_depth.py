@@ -79,6 +79,7 @@ from rgb2depth.models.pretrained import (
 from rgb2depth.models.registry import check_input_size, register_model
 
 NAME = "densenet_depth"
+MIN_SIZE = 64  # at 32x32 the 1x1 bottleneck's BatchNorm fails in training for a batch of one
 
 BN_SIZE = 4  # bottleneck width of a dense layer, in multiples of the growth rate
 LEAKY_SLOPE = 0.2
@@ -245,7 +246,7 @@ def _he_init(module: nn.Module, *, slope: float | None) -> None:
     description="DenseNet-121 encoder (ImageNet weights from a local file), bridge-block "
     "decoder, 15.19 M",
     stride=32,
-    min_size=64,  # at 32x32 the 1x1 bottleneck's BatchNorm fails for a batch of one
+    min_size=MIN_SIZE,
     # The paper says "approximately 15M": two significant digits, so +-2 % (the
     # default decoder_width 640 gives 15,187,837, +1.3 %).
     paper_params=15e6,
@@ -344,7 +345,7 @@ class DenseNetDepth(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, in_channels, H, W) in [-1, 1] -> (B, out_channels, H, W) linear depth."""
-        check_input_size(x, self.stride, NAME, in_channels=self.in_channels, min_size=64)
+        check_input_size(x, self.stride, NAME, in_channels=self.in_channels, min_size=MIN_SIZE)
         size = (int(x.shape[-2]), int(x.shape[-1]))
         y = self.normalize_input(x)
         skips: list[Tensor] = []
