@@ -116,4 +116,6 @@ def _fit(img, size: int):
     h, w = img.shape[:2]
     if h == size:
         return img
-    return np.asarray(Image.fromarray(img).resize((round(w * size / h), size), Image.BILINEAR))
+    return np.asarray(
+        Image.fromarray(img).resize((round(w * size / h), size), Image.Resampling.BILINEAR)
+    )

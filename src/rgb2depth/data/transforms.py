@@ -180,6 +180,7 @@ def check_sample(sample: Mapping[str, Any]) -> tuple[int, int] | None:
             if not isinstance(t, torch.Tensor) or t.ndim != 3 or t.shape[0] != 1:
                 got = _shape(t) if isinstance(t, torch.Tensor) else type(t).__name__
                 raise InputError(f"sample '{key}': expected a (1, H, W) tensor, got {got}")
+        assert isinstance(mask, torch.Tensor)  # checked in the loop above
         if not depth.is_floating_point():
             raise InputError(f"sample 'depth': expected a float tensor, got {depth.dtype}")
         if mask.dtype != torch.bool:
@@ -188,7 +189,7 @@ def check_sample(sample: Mapping[str, Any]) -> tuple[int, int] | None:
             raise InputError(
                 f"sample 'depth' has shape {_shape(depth)} but 'mask' has shape {_shape(mask)}"
             )
-        if size is not None and size != (depth.shape[1], depth.shape[2]):
+        if rgb is not None and size != (depth.shape[1], depth.shape[2]):
             raise InputError(
                 f"paired sample: 'rgb' has shape {_shape(rgb)} but 'depth' has shape "
                 f"{_shape(depth)}; their H, W must agree"

@@ -55,7 +55,8 @@ class Supervised(Method):
         super().__init__(model, options, context)
         from rgb2depth import losses
 
-        weights = dict(options.weights or {})
+        weights: dict[str, Any] = dict(options.weights or {})
+        self.criterion: torch.nn.Module
         if options.loss == "light_unet":
             _check_weights(losses.LightUNetLoss, weights)
             self.criterion = losses.LightUNetLoss(**weights)

@@ -196,7 +196,7 @@ class _Bridge(nn.Module):
     def forward(
         self, x: Tensor, skip: Tensor | None = None, size: tuple[int, int] | None = None
     ) -> Tensor:
-        size = tuple(skip.shape[-2:]) if skip is not None else size
+        size = (skip.shape[-2], skip.shape[-1]) if skip is not None else size
         x = F.interpolate(x, size=size, mode="bilinear", align_corners=True)
         if skip is not None:
             x = torch.cat([x, skip], 1)
@@ -331,6 +331,7 @@ class DenseNetDepth(nn.Module):
                 nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
         _he_init(self.decoder.conv_in, slope=None)
         for bridge in self.decoder.bridges:
+            assert isinstance(bridge, _Bridge)  # nn.ModuleList yields nn.Module
             _he_init(bridge.conv1, slope=LEAKY_SLOPE)
             _he_init(bridge.conv2, slope=LEAKY_SLOPE)
         _he_init(self.decoder.conv_out, slope=None)

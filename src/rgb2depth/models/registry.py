@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import nn
@@ -288,7 +288,8 @@ def output_shape(model: nn.Module, height: int, width: int) -> tuple[int, ...]:
     own = getattr(model, "output_size", None)
     if callable(own):
         return tuple(own(height, width))
-    return (int(model.out_channels), int(height), int(width))
+    # a plain int attribute (nn.Module.__getattr__ is typed as returning Tensor | Module)
+    return (int(cast(int, model.out_channels)), int(height), int(width))
 
 
 def image_to_depth_probe(name: str, **settings: Any) -> nn.Module | None:
@@ -305,8 +306,13 @@ def image_to_depth_probe(name: str, **settings: Any) -> nn.Module | None:
         return None
     with torch.device("meta"):
         probe = create_model(name, **settings).eval()
-    h, w = probe.image_size if entry.fixed_size else (entry.smallest_size(),) * 2
-    y = probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
+    # plain attributes (nn.Module.__getattr__ is typed as returning Tensor | Module)
+    h, w = (
+        cast("tuple[int, int]", probe.image_size)
+        if entry.fixed_size
+        else (entry.smallest_size(),) * 2
+    )
+    y = probe(torch.empty(1, cast(int, probe.in_channels), h, w, device="meta"))
     return probe if tuple(y.shape[1:]) == (probe.out_channels, h, w) else None
 
 

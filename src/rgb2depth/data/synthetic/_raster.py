@@ -300,9 +300,9 @@ def grid_triangles(n_rows: int, n_cols: int, *, wrap_cols: bool = False) -> np.n
         (2 * (n_rows - 1) * n_quads_per_row, 3) int64 vertex indices.
     """
     nq = n_cols if wrap_cols else n_cols - 1
-    i, j = np.meshgrid(np.arange(n_rows - 1), np.arange(nq), indexing="ij")
-    i = i.ravel()
-    j = j.ravel()
+    gi, gj = np.meshgrid(np.arange(n_rows - 1), np.arange(nq), indexing="ij")
+    i = gi.ravel()
+    j = gj.ravel()
     jn = (j + 1) % n_cols
     a = i * n_cols + j
     b = i * n_cols + jn

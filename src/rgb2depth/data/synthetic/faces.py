@@ -47,9 +47,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
+import numpy.typing as npt
 from scipy import ndimage
 
 from rgb2depth.data.synthetic._raster import (
@@ -145,7 +146,13 @@ def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(rng.uniform(lo, hi))
 
 
-def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+@overload
+def _smoothstep(e0: float, e1: float, x: float) -> float: ...
+@overload
+def _smoothstep(e0: float | np.ndarray, e1: float | np.ndarray, x: np.ndarray) -> np.ndarray: ...
+def _smoothstep(
+    e0: float | np.ndarray, e1: float | np.ndarray, x: float | np.ndarray
+) -> float | np.ndarray:
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
@@ -159,7 +166,7 @@ def _superellipse(c: np.ndarray, p: float) -> np.ndarray:
     return np.clip(1.0 - np.abs(c) ** p, 0.0, 1.0) ** (1.0 / p)
 
 
-def _to_linear(c: np.ndarray) -> np.ndarray:
+def _to_linear(c: npt.ArrayLike) -> np.ndarray:
     return np.asarray(c, dtype=np.float64) ** 2.2
 
 
@@ -650,9 +657,11 @@ def _build_mesh(
     n[0] = [0.0, -1.0, 0.0]  # the degenerate poles
     n[-1] = [0.0, 1.0, 0.0]
     # cavity occlusion: how far a point lies below its smoothed neighbourhood
-    blur = ndimage.gaussian_filter(relief, 3.0 / lay.step, mode=("nearest", "wrap"), truncate=2.5)
+    blur: np.ndarray = ndimage.gaussian_filter(
+        relief, 3.0 / lay.step, mode=("nearest", "wrap"), truncate=2.5
+    )
     # identity texture on the full-detail grid, so that every level shows the same skin
-    noise = ndimage.gaussian_filter(
+    noise: np.ndarray = ndimage.gaussian_filter(
         tex.standard_normal((_N_PHI, _N_THETA)), (1.5, 2.0), mode=("nearest", "wrap"), truncate=2.5
     )[:: lay.step, :: lay.step]
     verts[s_head] = p.reshape(-1, 3)

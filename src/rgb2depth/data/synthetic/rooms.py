@@ -74,7 +74,7 @@ def _mix32(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint32(16))
 
 
-def _hash(a: np.ndarray, b: np.ndarray, seed: np.ndarray) -> np.ndarray:
+def _hash(a: np.ndarray, b: np.ndarray, seed: np.ndarray | np.integer) -> np.ndarray:
     """Uniform [0, 1) float32 hashed from integer arrays ``a``, ``b`` and ``seed``."""
     a = (a.astype(np.int64) + (1 << 20)).astype(np.uint32)
     b = (b.astype(np.int64) + (1 << 20)).astype(np.uint32)
@@ -809,7 +809,7 @@ def _dining_set(rng, planner: _Planner) -> None:
 
 def _wall_openings(rng, planner: _Planner) -> list[dict[str, Any]]:
     """A door and 0-2 windows as rectangles on walls: wall, u0, u1, v0, v1 (m)."""
-    openings = []
+    openings: list[dict[str, Any]] = []
     door_wall = int(rng.integers(4))
     length = planner.wall_length(door_wall)
     dw = float(rng.uniform(0.8, 0.95))
@@ -1293,6 +1293,7 @@ class Rooms(SceneKind):
                 closer = ta < best
                 best = np.where(closer, ta, best)
                 pid = np.where(closer, face, pid)
+        assert best is not None and pid is not None  # set by the first of the three axes
         # Objects: each tested on the pixels its projected bounding box covers.
         rel = scene.corners - origin  # (n, 8, 3)
         cam = rel @ basis.T  # (n, 8, 3) camera coordinates

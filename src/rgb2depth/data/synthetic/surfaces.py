@@ -367,8 +367,10 @@ def _realise_scratches(sc: dict[str, Any], rng: np.random.Generator) -> np.ndarr
     axial = rng.random(n) < sc["axial_fraction"]
     ang = np.where(axial, np.pi / 2 + rng.normal(0.0, 0.06, n), rng.uniform(0.0, np.pi, n))
     half_len = 0.5 * sc["length_mm"] * rng.lognormal(0.0, 0.6, n)
-    half_w = rng.uniform(*sc["halfwidth_mm"], n)
-    depth = rng.uniform(*sc["depth_um"], n)
+    w_lo, w_hi = sc["halfwidth_mm"]
+    d_lo, d_hi = sc["depth_um"]
+    half_w = rng.uniform(w_lo, w_hi, n)
+    depth = rng.uniform(d_lo, d_hi, n)
     return np.stack([cx, cy, np.cos(ang), np.sin(ang), half_len, half_w, depth], axis=1)
 
 
