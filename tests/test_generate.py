@@ -170,3 +170,121 @@ def test_every_kind_writes_a_loadable_dataset(tmp_path: Path, kind: str, unpaire
         assert all(0.0 < s.valid_fraction <= 1.0 for s in summaries)
     first = sorted((out / "test" / "depth").iterdir())[0]
     assert np.asarray(Image.open(first)).dtype == np.uint16
+
+
+# ------------------------------------------------- --overwrite replaces only its own datasets
+
+
+def snapshot(path: Path) -> dict[str, bytes | None]:
+    """Every file and folder under ``path`` (or the file itself), with file contents."""
+    if path.is_file():
+        return {".": path.read_bytes()}
+    return {
+        str(p.relative_to(path)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(path.rglob("*"))
+    }
+
+
+def _regular_file(out: Path, planes) -> None:
+    out.write_bytes(b"\x00my thesis, no backup\n")
+
+
+def _unrelated_folder(out: Path, planes) -> None:
+    (out / "photos").mkdir(parents=True)
+    (out / "notes.txt").write_text("keep me")
+    (out / "photos" / "a.png").write_bytes(b"not really a png")
+
+
+def _dataset_plus_user_file(out: Path, planes) -> None:
+    generate(planes, out, n=4, size=16, progress=False)
+    (out / "notes.txt").write_text("my notes on this dataset")
+
+
+def _dataset_plus_file_in_split(out: Path, planes) -> None:
+    generate(planes, out, n=4, size=16, progress=False)
+    (out / "train" / "rgb" / "my_photo.jpg").write_bytes(b"jpeg")
+
+
+def _foreign_dataset(out: Path, planes) -> None:
+    # a real dataset folder, but not one the generator wrote
+    out.mkdir()
+    (out / "dataset.json").write_text('{"name": "mine", "kind": "photos"}')
+    (out / "train" / "rgb").mkdir(parents=True)
+    (out / "train" / "rgb" / "000000.png").write_bytes(b"png")
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (_regular_file, "it is a file, not a folder"),
+        (_unrelated_folder, "folder without a dataset.json"),
+        (_dataset_plus_user_file, "it holds notes.txt, which rgb2depth generate does not write"),
+        (_dataset_plus_file_in_split, "it holds train/rgb/my_photo.jpg"),
+        (_foreign_dataset, "dataset.json was not written by rgb2depth generate"),
+    ],
+)
+def test_overwrite_refuses_what_generate_did_not_write(
+    tmp_path: Path, planes, make, why: str
+) -> None:
+    out = tmp_path / "out"
+    make(out, planes)
+    before = snapshot(out)
+    with pytest.raises(InputError, match=f"refusing to overwrite .*{why}.*choose another --out"):
+        generate(planes, out, n=6, size=16, progress=False, overwrite=True)
+    assert snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no temporary left either
+    # without --overwrite the refusal says that --overwrite would not help
+    with pytest.raises(InputError, match=f"exists.*: .*{why}.*not even --overwrite"):
+        generate(planes, out, n=6, size=16, progress=False)
+    assert snapshot(out) == before
+
+
+def test_overwrite_replaces_a_generated_dataset_and_an_empty_folder(tmp_path: Path, planes) -> None:
+    out = tmp_path / "out"
+    generate(planes, out, n=4, size=16, progress=False, preview=True)
+    generate(planes, out, n=6, size=16, progress=False, overwrite=True, unpaired=True)
+    assert read_info(out).extra["generator"]["n"] == 6
+    assert not (out / "preview.png").exists()  # the old folder is gone as a whole
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    generate(planes, empty, n=4, size=16, progress=False, overwrite=True)
+    assert read_info(empty).extra["generator"]["n"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "out"]
+
+
+def test_file_dropped_into_out_while_generating_is_kept(
+    tmp_path: Path, planes, monkeypatch
+) -> None:
+    # --overwrite checks again just before the swap: a file the user put into the
+    # old dataset folder meanwhile is not deleted (the new dataset is dropped instead)
+    out = tmp_path / "out"
+    generate(planes, out, n=4, size=16, progress=False)
+    original = type(planes).render
+
+    def render(self, *a, **k):
+        (out / "late.txt").write_text("written during the run")
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(type(planes), "render", render)
+    before = snapshot(out)
+    with pytest.raises(InputError, match=r"it holds late\.txt"):
+        generate(planes, out, n=6, size=16, progress=False, overwrite=True)
+    assert (out / "late.txt").read_text() == "written during the run"
+    assert snapshot(out) == {**before, "late.txt": b"written during the run"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_cli_overwrite_refusal_is_one_line(tmp_path: Path, capsys) -> None:
+    from rgb2depth.cli.main import main
+
+    target = tmp_path / "thesis.pdf"
+    target.write_bytes(b"%PDF precious")
+    argv = ["generate", "faces", "--n", "2", "--size", "16", "--out", str(target)]
+    code = main([*argv, "--overwrite", "--quiet"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rgb2depth generate: error: refusing"), err
+    assert "dataset folder that rgb2depth generate wrote" in lines[0]
+    assert target.read_bytes() == b"%PDF precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.pdf"]

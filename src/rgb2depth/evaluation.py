@@ -129,18 +129,35 @@ def find_prediction(pred_dir: Path, name: str) -> Path | None:
     return None
 
 
-def _png_encoding(path: Path, scale: float, offset: float) -> tuple[float, float]:
-    """The encoding written beside a PNG by ``rgb2depth predict`` (``NAME.json``), if any."""
+def _sidecar_encoding(path: Path, units: str, *, required: bool) -> tuple[float, float] | None:
+    """The encoding written beside a PNG (``NAME_depth.json`` by ``rgb2depth predict``).
+
+    Returns None when there is no JSON file and it is not ``required``.
+
+    Raises:
+        InputError: a ``required`` JSON file is missing, one is unreadable, or one
+            states other units than ``units``.
+    """
     import json
 
     side = path.with_suffix(".json")
     if not side.is_file():
-        return scale, offset
+        if not required:
+            return None
+        raise InputError(
+            f"{path}: a NAME_depth.png (rgb2depth predict's naming) is decoded with the "
+            f"scale and offset of its {side.name}, which is missing; copy it beside the PNG, "
+            "or name the file NAME.png to use the dataset's PNG encoding"
+        )
     try:
         meta = json.loads(side.read_text(encoding="utf-8"))
-        return float(meta["scale"]), float(meta["offset"])
-    except (ValueError, KeyError, TypeError):
+        scale, offset = float(meta["scale"]), float(meta["offset"])
+    except (ValueError, KeyError, TypeError, OSError):
         raise InputError(f"{side}: expected JSON with scale and offset") from None
+    got = meta.get("units")
+    if got is not None and str(got) != units:
+        raise InputError(f"{side}: prediction in {got} but the dataset's depth is in {units}")
+    return scale, offset
 
 
 def evaluate_predictions(
@@ -158,13 +175,23 @@ def evaluate_predictions(
     ``pred_dir`` holds one file per ground-truth image, named like it (its stem) with
     suffix ``.npy`` (float, the dataset's units), a 16-bit ``.png`` or ``.tif``; the
     files ``rgb2depth predict`` writes (``NAME_depth.png`` / ``.npy``) work as they are.
-    A PNG is decoded with the ``scale``/``offset`` of the JSON file beside it
-    (``NAME_depth.json``), else with ``png_scale``/``png_offset`` if given, else with
-    the dataset's own encoding.
+
+    How a 16-bit PNG is decoded (unless ``png_scale`` is given: it then applies to
+    every PNG, with ``png_offset`` or the dataset's offset):
+
+    - ``NAME_depth.png`` (``rgb2depth predict``'s naming): with the ``scale`` and
+      ``offset`` of the ``NAME_depth.json`` beside it; without it the file is refused
+      (its encoding is the model's, not the dataset's).
+    - ``NAME.png``: with the ``scale`` and ``offset`` of a ``NAME.json`` beside it if
+      there is one, else with the dataset's encoding (``png_scale``/``png_offset`` of
+      its ``dataset.json``).
+
+    A JSON file that states other ``units`` than the dataset's is refused.
 
     Raises:
         InputError: a missing folder, missing predictions (the first few are named),
-            a prediction whose size differs from its ground truth, NaN in a prediction.
+            a ``NAME_depth.png`` without its JSON file, a prediction whose size differs
+            from its ground truth, NaN in a prediction.
     """
     from rgb2depth.data import PairedDepthDataset
     from rgb2depth.data.io import read_depth
@@ -182,15 +209,19 @@ def evaluate_predictions(
         )
     scale = ds.info.png_scale if png_scale is None else png_scale
     offset = ds.info.png_offset if png_offset is None else png_offset
+    encodings: dict[str, tuple[float, float]] = {}  # all checked before scoring anything
+    for name, path in files.items():
+        if path is not None and png_scale is None and path.suffix.lower() == ".png":
+            found = _sidecar_encoding(
+                path, ds.info.depth_units, required=path.stem == f"{name}_depth"
+            )
+            if found is not None:
+                encodings[name] = found
 
     def prediction(i: int) -> tuple[np.ndarray, Path]:
         path = files[ds.names[i]]
         assert path is not None
-        file_scale, file_offset = (
-            _png_encoding(path, scale, offset)
-            if path.suffix.lower() == ".png" and png_scale is None
-            else (scale, offset)
-        )
+        file_scale, file_offset = encodings.get(ds.names[i], (scale, offset))
         pred, _ = read_depth(
             path,
             png_scale=file_scale,

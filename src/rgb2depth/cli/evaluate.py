@@ -16,8 +16,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Score depth against a dataset split with one protocol: the dataset's "
         "units, its valid pixels within depth_range (inclusive), per-image metrics averaged "
         "over images, at the ground truth's resolution. --pred takes a folder of NAME.npy "
-        "(float, the dataset's units) or 16-bit NAME.png (the dataset's PNG encoding) files "
-        "named like the ground truth, made by any system.",
+        "(float, the dataset's units) or 16-bit NAME.png (the dataset's PNG encoding, or the "
+        "scale and offset of a NAME.json beside it) files "
+        "named like the ground truth, made by any system, or the files rgb2depth predict "
+        "writes: NAME_depth.npy, or NAME_depth.png decoded with the scale and offset of "
+        "its NAME_depth.json (a NAME_depth.png without its .json is refused).",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--model", help="a bundled model name or a saved model folder")

@@ -26,7 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="train split as two unaligned domains (RGB-only and depth-only groups)",
     )
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUT, but only a dataset folder that generate wrote "
+        "(anything else there is refused, never deleted)",
+    )
     p.add_argument(
         "--workers",
         type=int,

@@ -17,7 +17,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "NAME_depth.png (16-bit, depth = offset + scale * count in the model's units, "
         "count 0 = no depth; scale and offset in NAME_depth.json beside it), "
         "NAME_depth_color.png (colourised, near = warm) and with --npy NAME_depth.npy "
-        "(float32, the model's units); all at the input's own resolution.",
+        "(float32, the model's units); all at the input's own resolution and upright "
+        "orientation (EXIF orientation applied; the aspect ratio is kept by padding, not "
+        "squashing). Every readable input is processed: a bad one (missing, not an image, "
+        "corrupt) is reported on stderr in one line naming it, the others still get "
+        "their complete outputs, and the exit status is 2 if any input was bad (a "
+        "summary line says how many succeeded and failed).",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
@@ -35,11 +40,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _collect(inputs: list[str]):
+    """The image files of ``inputs`` and one message per input that is not usable.
+
+    Raises:
+        InputError: two inputs would write the same outputs (nothing is written).
+    """
     from pathlib import Path
 
     from rgb2depth.errors import InputError
 
     files: list[Path] = []
+    bad: list[str] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
@@ -47,35 +58,63 @@ def _collect(inputs: list[str]):
                 p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
             if not found:
-                raise InputError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
+                bad.append(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            raise InputError(f"input not found: {path}")
+            bad.append(f"input not found: {path}")
     stems: dict[str, Path] = {}
     for f in files:
         if f.stem in stems and stems[f.stem] != f:
             raise InputError(f"two inputs would write the same outputs: {stems[f.stem]} and {f}")
         stems[f.stem] = f
-    return list(stems.values())
+    return list(stems.values()), bad
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
     from pathlib import Path
 
     from tqdm.auto import tqdm
 
     from rgb2depth import Predictor
+    from rgb2depth.errors import InputError
     from rgb2depth.inference.outputs import check_writable, write_depth_outputs
 
-    files = _collect(args.inputs)
+    files, bad = _collect(args.inputs)
+    if bad and len(bad) + len(files) == 1:
+        raise InputError(bad[0])  # one input, and it is bad: its line is the whole story
+
+    def report(message: str) -> None:
+        tqdm.write(f"rgb2depth predict: error: {message}", file=sys.stderr)
+
+    for message in bad:
+        report(message)
+    done = 0
     out = Path(args.out)
-    predictor = Predictor.from_pretrained(args.model, device=args.device)
-    check_writable(out)
-    bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
-    for path in bar:
-        depth = predictor.predict(path, tta=args.tta)
-        write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy)
-    print(f"wrote depth for {len(files)} image(s) to {out} ({predictor.units})")
+    if files:
+        predictor = Predictor.from_pretrained(args.model, device=args.device)
+        check_writable(out)
+        bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
+        for path in bar:
+            try:
+                depth = predictor.predict(path, tta=args.tta)
+            except InputError as e:  # this input is bad; the others still get their outputs
+                if len(files) == 1 and not bad:
+                    raise
+                bad.append(str(e))
+                report(str(e))
+                continue
+            write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy)
+            done += 1
+        print(f"wrote depth for {done} image(s) to {out} ({predictor.units})")
+    if bad:
+        total = done + len(bad)
+        print(
+            f"rgb2depth predict: error: {len(bad)} of {total} input(s) failed (listed above); "
+            f"{done} succeeded",
+            file=sys.stderr,
+        )
+        return 2
     return 0

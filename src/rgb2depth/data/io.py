@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import secrets
 import shutil
+import socket
 import tempfile
 import warnings
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from rgb2depth.errors import InputError
 
@@ -32,6 +36,51 @@ def _umask() -> int:
     return mask
 
 
+def _blocked_by(folder: Path) -> Path | None:
+    """The file in the way of creating ``folder`` (``folder`` itself or a parent), or None."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    return existing if existing.exists() and not existing.is_dir() else None
+
+
+def check_writable(folder: str | Path, *, what: str = "output folder", hint: str = "") -> None:
+    """Make sure files can be written in ``folder``, without creating it.
+
+    A missing ``folder`` is checked through its nearest existing parent (the writers
+    create it with their first file), so a command that fails leaves no empty folder.
+
+    Args:
+        folder: where files will be written.
+        what: how the message names it (``"output folder"``, ``"log.out"``).
+        hint: appended to the message after ``;`` (what is accepted).
+
+    Raises:
+        InputError: ``folder`` or a parent of it is a file, or it cannot be written.
+    """
+    folder = Path(folder)
+    tail = f"; {hint}" if hint else ""
+    blocked = _blocked_by(folder)
+    if blocked is not None:
+        why = "it is a file" if blocked == folder else f"{blocked} is a file"
+        raise InputError(f"cannot write to {what} {folder}: {why}{tail}")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"cannot write to {what} {folder}: {e.strerror or e}{tail}") from None
+
+
+def _cannot_write(path: Path, e: OSError) -> InputError:
+    blocked = _blocked_by(path.parent)
+    why = f"{blocked} is a file" if blocked is not None else (e.strerror or e)
+    return InputError(f"cannot write {path}: {why}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` on success.
@@ -43,7 +92,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+        raise _cannot_write(path, e) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -55,34 +104,132 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; move it to ``path`` on success.
+# The temporary folders of atomic_dir are named ``.<target>.<pid>@<host>.<random>.tmp``
+# (``<host>``: 8 hex digits of the crc32 of the host name), and ``....<random>.old.tmp``
+# for a replaced target on its way out; a killed writer's leftovers are recognised by
+# that name alone: this host, a process that no longer exists.
+_OWNED_TMP = re.compile(r"\.(\d+)@([0-9a-f]{8})\.[a-z0-9_]+(?:\.old)?\.tmp")
 
-    Raises:
-        InputError: ``path`` exists and is not empty while ``overwrite`` is False,
-            or its parent cannot be written.
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}@{_host_tag()}."
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True  # never judge ourselves or a nonsense pid dead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, another user's
+        return True
+    return True
+
+
+def _remove_any(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove what :func:`atomic_dir` left beside ``path`` in processes that died.
+
+    Only names :func:`atomic_dir` makes for this very ``path`` count, and only those
+    of a process of this host that no longer runs: a live writer's folder, another
+    host's (a shared disk) and anything named otherwise are left alone.
+
+    Returns:
+        The paths removed.
     """
     path = Path(path)
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
-        raise InputError(f"output folder {path} exists and is not empty (pass --overwrite)")
+    head, host = f".{path.name}", _host_tag()
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(head):
+            continue
+        m = _OWNED_TMP.fullmatch(entry.name[len(head) :])
+        if m is None or m.group(2) != host or _pid_alive(int(m.group(1))):
+            continue
+        _remove_any(Path(entry.path))
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _non_empty(path: Path) -> bool:
+    return os.path.lexists(path) and (path.is_symlink() or not path.is_dir() or any(path.iterdir()))
+
+
+@contextlib.contextmanager
+def atomic_dir(
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    replaceable: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; move it to ``path`` on success.
+
+    The temporary folder's name records this process and host; on entry, those
+    left for ``path`` by processes of this host that died (killed, power cut) are
+    removed (:func:`remove_stale_temporaries`). An existing ``path`` is swapped
+    out by renames, so ``path`` always holds either the old or the new folder.
+
+    Args:
+        path: the folder to create.
+        overwrite: replace an existing ``path`` (a non-empty folder or a file).
+        replaceable: called with ``path`` before an existing ``path`` is replaced,
+            at the start and again just before the swap; raises
+            :class:`~rgb2depth.errors.InputError` to refuse, deleting nothing.
+
+    Raises:
+        InputError: ``path`` exists and is not empty while ``overwrite`` is False
+            (also when it became so while the folder was being written), ``replaceable``
+            refused it, or its parent cannot be written.
+    """
+    path = Path(path)
+    refusal = f"output folder {path} exists and is not empty (pass --overwrite)"
+    if _non_empty(path) and not overwrite:
+        raise InputError(refusal)
+    if overwrite and replaceable is not None and os.path.lexists(path):
+        replaceable(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        remove_stale_temporaries(path)
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), suffix=".tmp", dir=path.parent))
     except OSError as e:
-        raise InputError(f"cannot write {path}: {e.strerror or e}") from None
+        raise _cannot_write(path, e) from None
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; give the usual mode
         for f in tmp.rglob("*"):  # some writers (safetensors) make 0600 files
             if f.is_file() and not f.is_symlink():
                 os.chmod(f, 0o666 & ~_umask())
-        if path.exists():
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        os.replace(tmp, path)
+        if not os.path.lexists(path):
+            os.replace(tmp, path)
+        else:
+            if not overwrite and _non_empty(path):  # filled while we were writing
+                raise InputError(refusal)
+            if overwrite and replaceable is not None:
+                replaceable(path)
+            old = path.parent / f"{_tmp_prefix(path)}{secrets.token_hex(4)}.old.tmp"
+            os.replace(path, old)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)
+                raise
+            _remove_any(old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -143,7 +290,8 @@ def decode_depth_png(counts: np.ndarray, *, scale: float, offset: float = 0.0) -
 
 
 # --------------------------------------------------------------------------- reading
-def _open_image(path: Path) -> Image.Image:
+def _open_image_header(path: Path) -> Image.Image:
+    """Open ``path`` with PIL (header only) and check its size; pixels not yet decoded."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -168,6 +316,10 @@ def _open_image(path: Path) -> Image.Image:
             f"{path}: image of {w}x{h} = {w * h / 1e6:.1f} megapixels is over the "
             f"{MAX_PIXELS // 1_000_000} megapixel limit"
         )
+    return img
+
+
+def _decode(img: Image.Image, path: Path) -> Image.Image:
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as e:
@@ -175,20 +327,89 @@ def _open_image(path: Path) -> Image.Image:
     return img
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """Read an RGB image as (H, W, 3) uint8; gray and RGBA inputs are converted.
+def _open_image(path: Path) -> Image.Image:
+    return _decode(_open_image_header(path), path)
+
+
+_ORIENTATION = 0x0112  # the EXIF orientation tag
+_SWAPS_AXES = (5, 6, 7, 8)  # orientations that turn the stored image by 90 degrees
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1..8) of an opened image; 1 when absent or unreadable."""
+    try:
+        value = img.getexif().get(_ORIENTATION, 1)
+        return int(value) if int(value) in range(1, 9) else 1
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return 1  # unreadable EXIF: the image as stored, as most viewers show it
+
+
+def fit_within(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """(H, W) ``size`` scaled (up or down) to fit inside the (H, W) ``box``, aspect kept.
+
+    The long side (relative to the box) fills the box; the other is rounded, at least 1.
+    The one rule for letterboxing (:class:`~rgb2depth.inference.predictor.Predictor`).
+    """
+    h, w = size
+    s = min(box[0] / h, box[1] / w)
+    return max(1, min(box[0], round(h * s))), max(1, min(box[1], round(w * s)))
+
+
+def open_rgb(
+    path: str | Path, *, fit: tuple[int, int] | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Read an RGB image as a PIL image in its displayed orientation, and its (H, W).
+
+    The EXIF orientation tag (phone photos) is applied, so the image is upright as a
+    viewer shows it; gray and RGBA inputs are converted to RGB.
+
+    Args:
+        path: an image file (PNG, JPEG, or another format PIL reads).
+        fit: an (H, W) box the caller will shrink the image into (see :func:`fit_within`);
+            a JPEG is then decoded at the smallest reduced scale (1/2, 1/4, 1/8) that is
+            still at least that size, so a large photo never occupies full-size memory.
+
+    Returns:
+        image: RGB, upright; smaller than (H, W) only when ``fit`` allowed a reduced decode.
+        size: the image's full (H, W), upright.
 
     Raises:
-        InputError: missing, empty, corrupt, truncated, non-image or over 50 MP.
+        InputError: missing, empty, corrupt, truncated, non-image, 16-bit or over 50 MP.
     """
     path = Path(path)
-    img = _open_image(path)
-    if img.mode in ("I;16", "I;16B", "I", "F"):
+    img = _open_image_header(path)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         raise InputError(
-            f"{path}: a {img.mode} (16-bit or float) image is not an RGB photo; "
+            f"{path}: a 16-bit or float image (PIL mode {img.mode}) is not an RGB photo; "
             "expected 8-bit RGB, RGBA or gray"
         )
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+    w, h = img.size
+    if fit is not None and img.format == "JPEG":  # a JPEG's EXIF is in its header
+        turned = _orientation(img) in _SWAPS_AXES
+        th, tw = fit_within((w, h) if turned else (h, w), fit)
+        img.draft(None, (th, tw) if turned else (tw, th))  # stored (W, H); PIL keeps >=
+    img = _decode(img, path)
+    orientation = _orientation(img)  # after decoding: a PNG may hold it after IDAT
+    if orientation in _SWAPS_AXES:
+        h, w = w, h
+    if orientation != 1:
+        try:
+            img = ImageOps.exif_transpose(img)
+        except (OSError, SyntaxError, ValueError, TypeError) as e:
+            raise InputError(f"{path}: cannot apply its EXIF orientation ({e})") from None
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img, (h, w)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Read an RGB image as (H, W, 3) uint8, upright as displayed (see :func:`open_rgb`).
+
+    Raises:
+        InputError: missing, empty, corrupt, truncated, non-image, 16-bit or over 50 MP.
+    """
+    img, _ = open_rgb(path)
+    return np.asarray(img, dtype=np.uint8)
 
 
 def _read_depth_array(path: Path) -> np.ndarray:

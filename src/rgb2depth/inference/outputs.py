@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rgb2depth.data.io import atomic_path, encode_depth_png, save_png
-from rgb2depth.errors import InputError
+from rgb2depth.data.io import atomic_path, check_writable, encode_depth_png, save_png
 
 __all__ = ["check_writable", "png_encoding", "write_depth_outputs"]
 
@@ -38,37 +35,65 @@ def png_encoding(depth_range: tuple[float, float]) -> tuple[float, float]:
     return scale, float(f"{lo - scale:.6g}")
 
 
-def check_writable(out: Path) -> None:
-    """Create ``out`` if needed and make sure files can be written there.
-
-    Raises:
-        InputError: ``out`` is a file or cannot be created or written.
-    """
-    if out.exists() and not out.is_dir():
-        raise InputError(f"cannot write to output folder {out}: it is a file")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=out)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise InputError(f"cannot write to output folder {out}: {e.strerror or e}") from None
-
-
 def write_depth_outputs(
     out: Path, stem: str, depth: np.ndarray, predictor: Any, *, npy: bool = False
 ) -> list[Path]:
-    """Write the files of one prediction; return their paths."""
+    """Write the files of one prediction, all or none; return their paths.
+
+    Memory: besides ``depth`` itself, the full-size arrays are the 16-bit counts and
+    the 8-bit colour image (one at a time); the float temporaries of the encoding and
+    the colouring are made one band of rows at a time.
+    """
+    lo, hi = predictor.depth_range
+    scale, offset = png_encoding((lo, hi))
+    written: list[Path] = []
+    try:
+        _write_all(out, stem, depth, predictor, scale, offset, npy, written)
+    except BaseException:  # all or nothing: no image left with only some of its files
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return written
+
+
+_BAND_PIXELS = 1 << 18  # 262,144 pixels per band: a few MB of temporaries
+
+
+def _by_rows(depth: np.ndarray, fn: Any, dtype: Any, channels: int = 0) -> np.ndarray:
+    """``fn`` (a per-pixel map) applied to bands of rows of ``depth``, so that its
+    float64 temporaries stay the size of a band (``_BAND_PIXELS``), not of the photo."""
+    h, w = depth.shape
+    out = np.empty((h, w, channels) if channels else (h, w), dtype=dtype)
+    step = max(1, _BAND_PIXELS // max(1, w))
+    for r in range(0, h, step):
+        out[r : r + step] = fn(depth[r : r + step])
+    return out
+
+
+def _write_all(
+    out: Path,
+    stem: str,
+    depth: np.ndarray,
+    predictor: Any,
+    scale: float,
+    offset: float,
+    npy: bool,
+    written: list[Path],
+) -> None:
     from rgb2depth.viz import colorize_depth
 
     lo, hi = predictor.depth_range
-    scale, offset = png_encoding((lo, hi))
-    valid = np.ones(depth.shape, dtype=bool)
-    counts = encode_depth_png(np.clip(depth, lo, hi), scale=scale, offset=offset, valid=valid)
-    written = []
+    counts = _by_rows(
+        depth,
+        lambda d: encode_depth_png(
+            np.clip(d, lo, hi), scale=scale, offset=offset, valid=np.ones(d.shape, dtype=bool)
+        ),
+        np.uint16,
+    )
     path = out / f"{stem}_depth.png"
     save_png(path, counts)
     written.append(path)
+    del counts
     meta = {
         "units": predictor.units,
         "scale": scale,
@@ -81,13 +106,19 @@ def write_depth_outputs(
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     written.append(path)
+    color = _by_rows(
+        depth,
+        lambda d: colorize_depth(d, np.ones(d.shape, dtype=bool), vmin=lo, vmax=hi),
+        np.uint8,
+        channels=3,
+    )
     path = out / f"{stem}_depth_color.png"
-    save_png(path, colorize_depth(depth, valid, vmin=lo, vmax=hi))
+    save_png(path, color)
     written.append(path)
+    del color
     if npy:
         path = out / f"{stem}_depth.npy"
         with atomic_path(path) as tmp:
             with tmp.open("wb") as f:
-                np.save(f, depth.astype(np.float32), allow_pickle=False)
+                np.save(f, np.asarray(depth, dtype=np.float32), allow_pickle=False)
         written.append(path)
-    return written

@@ -9,9 +9,15 @@ A model is a saved model folder (``config.json`` + ``model.safetensors``, see
 (:func:`bundled_models`) or a path, such as the ``model/`` folder of a training run.
 Loading never unpickles.
 
-The image is resized to the network's input size with the same transform as
-evaluation during training (:func:`rgb2depth.data.transforms.build_transforms`), and
-the prediction is resized back (bilinear) to the image's own height and width.
+An image file is read upright: its EXIF orientation (a phone's portrait photo) is
+applied (:func:`rgb2depth.data.io.open_rgb`), so the depth map has the displayed
+orientation and size. The image keeps its aspect ratio (letterbox): it is scaled so
+that its long side (relative to the network's input) fills the input, the rest is
+padded by mirroring the image's edge (reflect), the network runs, the padding is
+cropped out of its prediction and the prediction is resized (bilinear) to the image's
+own height and width. Scaling happens on the 8-bit image, before any conversion to
+float (a JPEG is even decoded at a reduced scale), so memory follows the network's
+input size; the one full-size array is the float32 depth map returned.
 """
 
 from __future__ import annotations
@@ -48,19 +54,32 @@ def bundled_model_dir(name: str) -> Path:
     return _weights_root() / name
 
 
-def _as_rgb_array(image: Any) -> np.ndarray:
-    """A path, PIL image or array -> (H, W, 3) uint8."""
-    from rgb2depth.data.io import read_rgb
+def _as_rgb_image(image: Any, fit: tuple[int, int]) -> tuple[Any, tuple[int, int]]:
+    """A path, PIL image or array -> (RGB PIL image, its full (H, W)).
+
+    A path is read upright (EXIF orientation applied) and, for a JPEG, decoded at a
+    reduced scale still covering ``fit``; a PIL image or an array is taken as it is.
+    """
+    from PIL import Image
+
+    from rgb2depth.data.io import open_rgb
 
     if isinstance(image, (str, Path)):
-        return read_rgb(image)
-    try:
-        from PIL import Image
+        img, (h, w) = open_rgb(image, fit=fit)
+        if h < 2 or w < 2:
+            raise InputError(f"{image}: image too small: {w}x{h} (at least 2x2)")
+        return img, (h, w)
+    if isinstance(image, Image.Image):
+        if image.width < 2 or image.height < 2:
+            raise InputError(f"image too small: {image.width}x{image.height} (at least 2x2)")
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        return rgb, (image.height, image.width)
+    arr = _as_rgb_array(image)
+    return Image.fromarray(arr), (arr.shape[0], arr.shape[1])
 
-        if isinstance(image, Image.Image):
-            image = np.asarray(image.convert("RGB"))
-    except ImportError:  # pragma: no cover - pillow is a dependency
-        pass
+
+def _as_rgb_array(image: Any) -> np.ndarray:
+    """An array -> (H, W, 3) uint8."""
     if not isinstance(image, np.ndarray):
         raise InputError(
             f"expected an image path, a PIL image or a numpy array, got {type(image).__name__}"
@@ -162,6 +181,12 @@ class Predictor:
     def predict(self, image: Any, *, tta: str | None = None) -> np.ndarray:
         """Depth for one image.
 
+        The image keeps its aspect ratio: it is scaled to fit the network's input
+        (:attr:`input_size`), padded to it by reflection, and the padding is cropped
+        off the prediction before it is resized to the image's size. An image file
+        is read upright (its EXIF orientation applied); a PIL image or an array is
+        taken as it is.
+
         Args:
             image: a file path, a PIL image, or an (H, W, 3) / (H, W) array (uint8, or
                 float in [0, 1]).
@@ -169,23 +194,48 @@ class Predictor:
                 of its mirror image (seeds 003); None or ``"none"``: off.
 
         Returns:
-            (H, W) float32 depth in :attr:`units`, at the image's own size.
+            (H, W) float32 depth in :attr:`units`, at the image's own (upright) size.
         """
-        from rgb2depth.data.datasets import rgb_to_tensor
         from rgb2depth.data.transforms import depth_from_model_range
 
         if tta not in TTA_MODES:
             raise InputError(f"unknown tta {tta!r}; use none or flip")
-        rgb = _as_rgb_array(image)
-        h, w = rgb.shape[:2]
-        x = self._transform({"rgb": rgb_to_tensor(rgb)})["rgb"][None].to(self.device)
+        x, (h, w), (top, left, ih, iw) = self._letterbox(image)
+        x = x.to(self.device)
         pred = self._forward(x)
         if tta == "flip":
             pred = 0.5 * (pred + self._forward(x.flip(-1)).flip(-1))
+        pred = pred[..., top : top + ih, left : left + iw]  # the padding cropped off
         depth = depth_from_model_range(pred, self.depth_range)
-        if (h, w) != tuple(depth.shape[-2:]):
-            depth = F.interpolate(depth, size=(h, w), mode="bilinear", align_corners=False)
-        return depth[0, 0].cpu().numpy().astype(np.float32)
+        if (h, w) != (ih, iw):
+            shrink = h < ih or w < iw
+            depth = F.interpolate(
+                depth, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink
+            )
+        return depth[0, 0].cpu().numpy()  # float32; no copy on the CPU
+
+    def _letterbox(
+        self, image: Any
+    ) -> tuple[torch.Tensor, tuple[int, int], tuple[int, int, int, int]]:
+        """The network's (1, C, H, W) input for ``image``, its full (H, W), and where the
+        image lies in the input: (top, left, height, width)."""
+        from PIL import Image
+
+        from rgb2depth.data.datasets import rgb_to_tensor
+        from rgb2depth.data.io import fit_within
+
+        img, (h, w) = _as_rgb_image(image, self.input_size)
+        ih, iw = fit_within((h, w), self.input_size)
+        if img.size != (iw, ih):
+            img = img.resize((iw, ih), Image.BILINEAR)  # antialiased when shrinking
+        rgb = np.asarray(img, dtype=np.uint8)
+        H, W = self.input_size
+        top, left = (H - ih) // 2, (W - iw) // 2
+        if (ih, iw) != (H, W):
+            pad = ((top, H - ih - top), (left, W - iw - left), (0, 0))
+            rgb = np.pad(rgb, pad, mode="reflect")
+        x = self._transform({"rgb": rgb_to_tensor(rgb)})["rgb"][None]
+        return x, (h, w), (top, left, ih, iw)
 
     def __repr__(self) -> str:
         h, w = self.input_size

@@ -17,9 +17,13 @@ rendered for its domain (``surfaces`` takes RGB at 4.2 mm and depth at 1.9 mm);
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
+import re
+import signal
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +155,25 @@ def _render_group(chunk: list[PlannedSample]) -> tuple[dict[str, Any], list[dict
     return group, rows
 
 
+def _worker_init() -> None:
+    """Set up a pool worker: Ctrl-C is left to the main process, and it dies with it.
+
+    A Ctrl-C at a terminal reaches every process of the group; the main process
+    stops the pool (SIGTERM) and removes its temporary folder, so the workers
+    ignore SIGINT instead of each printing a traceback. If the main process is
+    killed, the kernel sends each worker SIGTERM (Linux ``PR_SET_PDEATHSIG``), so
+    none keeps writing into the temporary folder that the next run removes.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no libc prctl: workers end at the next task
+            pass
+    if os.getppid() != _JOB.get("parent"):  # the main process died before prctl
+        os._exit(1)
+
+
 def _preview(root: Path, info: DatasetInfo, limit: int = 24) -> np.ndarray:
     """A contact sheet of the first paired samples, read back from the written files."""
     from rgb2depth.data.datasets import PairedDepthDataset
@@ -166,6 +189,105 @@ def _preview(root: Path, info: DatasetInfo, limit: int = 24) -> np.ndarray:
             rgb = (s["rgb"].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
             tiles.append([rgb, colorize_depth(s["depth"][0].numpy(), s["mask"][0].numpy())])
     return contact_sheet(tiles, columns=4)
+
+
+GENERATED_FILES = ("dataset.json", "groups.jsonl", "preview.png")
+"""The files ``generate`` writes at the top of a dataset folder, beside the split folders."""
+_SAMPLE_FILE = re.compile(r"\d{6,}\.png")
+_ACCEPTED = (
+    "--overwrite replaces only a dataset folder that rgb2depth generate wrote "
+    "(dataset.json, groups.jsonl, preview.png and train/val/test folders, nothing else)"
+)
+
+
+def _foreign_entry(out: Path) -> str | None:
+    """The first thing in ``out`` that ``generate`` does not write, or None."""
+    for entry in sorted(out.iterdir()):
+        rel = entry.relative_to(out)
+        if entry.is_symlink():
+            return f"the link {rel}"
+        if entry.name in GENERATED_FILES:
+            if not entry.is_file():
+                return str(rel)
+            continue
+        if entry.name not in SPLITS or not entry.is_dir():
+            return str(rel)
+        for sub in sorted(entry.iterdir()):
+            srel = sub.relative_to(out)
+            if sub.is_symlink():
+                return f"the link {srel}"
+            if sub.name == "meta.jsonl" and sub.is_file():
+                continue
+            if sub.name not in ("rgb", "depth") or not sub.is_dir():
+                return str(srel)
+            for f in sorted(sub.iterdir()):
+                if f.is_symlink() or not f.is_file() or not _SAMPLE_FILE.fullmatch(f.name):
+                    return str(f.relative_to(out))
+    return None
+
+
+def not_replaceable(out: str | Path) -> str | None:
+    """Why ``generate --overwrite`` must not replace ``out``, or None when it may.
+
+    It may replace nothing, an empty folder, or a folder holding a ``dataset.json``
+    with the generator's record and nothing but what ``generate`` writes
+    (``dataset.json``, ``groups.jsonl``, ``preview.png``, split folders of ``rgb/``
+    and ``depth/`` PNGs and ``meta.jsonl``). Anything else might be the user's.
+    """
+    out = Path(out)
+    try:
+        return _not_replaceable(out)
+    except OSError as e:
+        return f"it cannot be read ({e.strerror or e})"
+
+
+def _empty_folder(out: Path) -> bool:
+    try:
+        return out.is_dir() and not out.is_symlink() and not any(out.iterdir())
+    except OSError:
+        return False
+
+
+def _not_replaceable(out: Path) -> str | None:
+    if not os.path.lexists(out):
+        return None
+    why = None
+    if out.is_symlink():
+        why = "it is a symbolic link"
+    elif not out.is_dir():
+        why = "it is a file, not a folder"
+    elif _empty_folder(out):
+        return None
+    else:
+        try:
+            data = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            why = "it is a folder without a dataset.json"
+        except (OSError, UnicodeDecodeError, ValueError):
+            why = "its dataset.json is not readable JSON"
+        else:
+            extra = data.get("extra") if isinstance(data, dict) else None
+            if not isinstance(extra, dict) or not isinstance(extra.get("generator"), dict):
+                why = "its dataset.json was not written by rgb2depth generate"
+            else:
+                foreign = _foreign_entry(out)
+                if foreign is not None:
+                    why = f"it holds {foreign}, which rgb2depth generate does not write"
+    return why
+
+
+def check_replaceable(out: str | Path) -> None:
+    """Refuse to replace ``out`` unless :func:`not_replaceable` finds no reason.
+
+    Raises:
+        InputError: one line saying what ``out`` holds and what is accepted.
+    """
+    why = not_replaceable(out)
+    if why is not None:
+        raise InputError(
+            f"refusing to overwrite {out}: {why}; {_ACCEPTED}; choose another --out "
+            "or move it away yourself"
+        )
 
 
 def default_workers() -> int:
@@ -204,7 +326,8 @@ def generate(
         unpaired: train split as two unaligned domains (see module docstring).
         preview: also write ``preview.png``, a contact sheet of RGB and colourised
             depth of the first paired samples.
-        overwrite: replace an existing ``out``.
+        overwrite: replace an existing ``out``, but only a dataset folder that
+            ``generate`` wrote (see :func:`check_replaceable`); anything else is refused.
         progress: show a progress bar.
         workers: processes rendering groups in parallel (1: in this process).
 
@@ -230,12 +353,23 @@ def generate(
         else:
             chunks.append([p])
     out = Path(out)
+    if not overwrite and os.path.lexists(out) and not _empty_folder(out):
+        why = not_replaceable(out)
+        if why is not None:
+            what = "output folder" if out.is_dir() and not out.is_symlink() else "--out"
+            exists = "exists and is not empty" if what == "output folder" else "exists"
+            raise InputError(
+                f"{what} {out} {exists}: {why}; not even --overwrite would replace it "
+                "(it replaces only a dataset folder that rgb2depth generate wrote); "
+                "choose another --out"
+            )
+        raise InputError(f"output folder {out} exists and is not empty (pass --overwrite)")
 
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, replaceable=check_replaceable) as tmp:
         for s in splits:
             (tmp / s / "rgb").mkdir(parents=True)
             (tmp / s / "depth").mkdir(parents=True)
-        _JOB.update(kind=k, seed=seed, height=height, width=width, root=tmp)
+        _JOB.update(kind=k, seed=seed, height=height, width=width, root=tmp, parent=os.getpid())
         bar = tqdm(total=n, desc=f"generate {k.name}", unit="sample", disable=not progress)
         results: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         try:
@@ -246,7 +380,8 @@ def generate(
             else:
                 import multiprocessing
 
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                ctx = multiprocessing.get_context("fork")
+                with ctx.Pool(workers, initializer=_worker_init) as pool:
                     for result in pool.imap(_render_group, chunks):
                         results.append(result)
                         bar.update(len(result[1]))
