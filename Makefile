@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.rgb2depth-installed
 TORCH  ?= torch==2.13.0
 
-.PHONY: install demo test lint bench faces-light clean
+.PHONY: install demo test lint typecheck docs bench faces-light clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,14 @@ demo: $(STAMP)
 	$(BIN)/rgb2depth demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --cov=rgb2depth --cov-report=term
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src/rgb2depth
+
+# Rewrite docs/bad-inputs.md from what the commands print (the test fails when it is stale).
+docs: $(STAMP)
+	RGB2DEPTH_WRITE_DOCS=1 $(BIN)/python -m pytest -q tests/test_bad_inputs.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts

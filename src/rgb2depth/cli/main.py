@@ -1,9 +1,19 @@
 """The ``rgb2depth`` command: parses arguments and calls the library.
 
-Every user error (:class:`~rgb2depth.errors.InputError`, a bad argument) prints
-one line to stderr and exits with status 2, without a traceback. An error the
-system raises while working (a full disk, a permission refused mid-run) prints one
-line and exits with status 1.
+Exit status, the same for every command:
+
+- **0**: done.
+- **2**: something the user can fix before running: a bad argument, a missing or
+  malformed input file, a config value, an output location that cannot be created
+  or written (:class:`~rgb2depth.errors.InputError` or an argparse usage error).
+  These are found before any output is written.
+- **1**: a failure while running that is not the input's fault: the system refused
+  mid-run (disk full, a permission changed), training diverged.
+- **130**: interrupted (Ctrl-C).
+
+Every error is one line on stderr (``rgb2depth COMMAND: error: ...``), never a
+traceback; stdout carries only results. Advice in a message is given only where it
+applies.
 """
 
 from __future__ import annotations
@@ -38,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -47,11 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "=" in e and not e.startswith("-") for e in extra
         ):
             args.overrides = [*args.overrides, *extra]
-        else:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        else:  # said by the command's own parser: "rgb2depth generate: error: ..."
+            command = _subparsers(parser).choices.get(args.command, parser)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
+    if hasattr(args, "quiet") and not sys.stderr.isatty():
+        args.quiet = True  # progress bars only on a terminal: logs and pipes get plain lines
     try:
         return int(args.run(args) or 0)
     except InputError as e:

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from rgb2depth.config import RESUME_MAY_CHANGE
+
     p = sub.add_parser(
         "train",
         help="train a model from a YAML config (configs/*.yaml)",
         description="Train the data/model/method/optimisation/schedule that CONFIG states. "
         "Overrides are dotted KEY=VALUE pairs parsed as YAML, e.g. train.lr=2e-4 "
-        "schedule.steps=500 data.size=[96,96]. The run folder (log.out) receives the "
-        "resolved config, log.csv, TensorBoard logs, checkpoints and the trained model/.",
+        "schedule.steps=500 data.size=[96,96] train.amp=off. The run folder (log.out) "
+        "receives the resolved config, log.csv, TensorBoard logs, checkpoints and the "
+        "trained model/.",
     )
     p.add_argument("config", help="YAML configuration file")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
-    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in log.out from its last checkpoint, with the settings it "
+        "was started with (CONFIG may be the run's config.yaml or the original config): "
+        f"only {', '.join(RESUME_MAY_CHANGE)} may change (schedule.steps not under a cosine "
+        "schedule); any other difference from the run's config.yaml is refused",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -28,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, args.overrides)
     try:
         result = train(config, resume=args.resume, progress=not args.quiet)
-    except FloatingPointError as e:
-        print(f"rgb2depth train: training diverged: {e}")
+    except FloatingPointError as e:  # a failure while running, not the input's fault
+        print(f"rgb2depth train: error: training diverged: {e}", file=sys.stderr)
         return 1
     metrics = result["metrics"]
     shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in ("abs_rel", "rmse", "mae") if k in metrics)

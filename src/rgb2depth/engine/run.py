@@ -5,23 +5,35 @@
 ``log.csv``, ``tensorboard/``, ``checkpoints/`` and, at the end, ``model/``: the
 deployable network as a saved model folder (``config.json`` + ``model.safetensors``)
 that ``rgb2depth predict --model`` and :class:`rgb2depth.Predictor` load.
+
+``--resume`` (``train(config, resume=True)``) continues the run in ``log.out`` from
+its last checkpoint with the settings it was started with: the resolved config
+(:func:`resolve_config`) must equal the run's ``config.yaml`` except for the keys of
+:data:`rgb2depth.config.RESUME_MAY_CHANGE` (``schedule.steps``, ``log.*``,
+``data.workers``, ``train.device``), which take their new values, so ``config.yaml``
+always states the settings the run goes on with. Any other difference is refused
+with one line naming each key with its old and new value.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fnmatch
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from rgb2depth.config import dump_config
+from rgb2depth.config import RESUME_MAY_CHANGE, check_config, dump_config, load_config
 from rgb2depth.data.format import DatasetInfo
-from rgb2depth.data.io import atomic_path
+from rgb2depth.data.io import atomic_path, check_writable
 from rgb2depth.errors import InputError, check_keywords
 
-__all__ = ["build_evaluator", "prepare_data", "train"]
+__all__ = ["build_evaluator", "check_resume", "prepare_data", "resolve_config", "train"]
 
 
 def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInfo:
@@ -35,13 +47,103 @@ def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInf
         from rgb2depth.data.synthetic.generate import default_workers
 
         gen = dict(data["generate"])
+        # what a config may set; the rest (where, progress, workers) the run decides
+        check_keywords(gen, ("kind", "n", "size", "seed", "unpaired"), "data.generate")
         kind = gen.pop("kind", None)
         if kind is None:
             raise InputError("data.generate needs a kind (faces, surfaces or rooms)")
-        # what a config may set; the rest (where, progress, workers) the run decides
-        check_keywords(gen, ("n", "size", "seed", "unpaired"), "data.generate")
         generate(kind, root, progress=progress, workers=default_workers(), **gen)
     return read_info(root)
+
+
+def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as a run saves it: ``model.kwargs`` with ``in_channels`` and
+    ``method`` with every option of the method (its defaults filled in).
+
+    Resolving a resolved config changes nothing. An unknown method is left as it is
+    (building the method reports it).
+    """
+    from rgb2depth.methods import METHODS, method_defaults
+
+    out = copy.deepcopy(config)
+    channels = 1 if out["data"]["grayscale"] else 3
+    out["model"]["kwargs"] = {"in_channels": channels, **out["model"]["kwargs"]}
+    name = out["method"].get("name")
+    if name in METHODS:
+        out["method"] = {"name": name, **method_defaults(name), **out["method"]}
+    return out
+
+
+def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return isinstance(a, bool) == isinstance(b, bool) and a == b
+
+
+def _show(value: Any) -> str:
+    return "null" if value is None else repr(value)
+
+
+_UNSET = object()
+
+
+def check_resume(config: dict[str, Any], run_dir: Path) -> None:
+    """Check that the resolved ``config`` may continue the run in ``run_dir``.
+
+    Raises:
+        InputError: no checkpoint or ``config.yaml`` to resume; keys other than those of
+            :data:`~rgb2depth.config.RESUME_MAY_CHANGE` differ from ``config.yaml`` (the
+            message names each with its old and new value); ``schedule.steps`` changed
+            under a cosine schedule, or is below the checkpoint's step.
+    """
+    from rgb2depth.engine.checkpoint import latest_checkpoint
+
+    last = latest_checkpoint(run_dir)
+    if last is None:
+        raise InputError(f"--resume: no checkpoint in {run_dir / 'checkpoints'}")
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        raise InputError(
+            f"--resume: {saved_path} is missing, so the run's settings cannot be checked"
+        )
+    try:
+        saved = resolve_config(load_config(saved_path))
+    except InputError as e:
+        raise InputError(f"--resume: the run's {saved_path}: {e}") from None
+    old, new = _flatten(saved), _flatten(config)
+    changed = []
+    for key in dict.fromkeys([*old, *new]):
+        a, b = old.get(key, _UNSET), new.get(key, _UNSET)
+        if _same(a, b):
+            continue
+        if key == "schedule.steps" and config["schedule"]["scheduler"] == "cosine":
+            changed.append(f"{key} {_show(a)} -> {_show(b)} (the cosine schedule depends on it)")
+        elif not any(fnmatch.fnmatchcase(key, pattern) for pattern in RESUME_MAY_CHANGE):
+            shown = ["(unset)" if v is _UNSET else _show(v) for v in (a, b)]
+            changed.append(f"{key} {shown[0]} -> {shown[1]}")
+    if changed:
+        raise InputError(
+            f"--resume: {run_dir} continues with the settings it was started with, "
+            f"but these differ from its config.yaml: {'; '.join(changed)} (on resume only "
+            f"{', '.join(RESUME_MAY_CHANGE)} may change; start a new run in another "
+            "log.out to change the others)"
+        )
+    match = re.fullmatch(r"step_(\d+)", last.name)
+    done = int(match.group(1)) if match else 0
+    if config["schedule"]["steps"] < done:
+        raise InputError(
+            f"--resume: schedule.steps={config['schedule']['steps']} is below the step of "
+            f"the last checkpoint, {done} ({last}); give schedule.steps >= {done}"
+        )
 
 
 def _rgb_uint8(rgb: torch.Tensor) -> np.ndarray:
@@ -161,6 +263,20 @@ def load_encoder_weights(model: torch.nn.Module, name: str, path: str | Path) ->
     loader(path)
 
 
+def _write_config(run_dir: Path, config: dict[str, Any]) -> None:
+    """Create the run folder and write ``config.yaml``; a refusal is the user's to fix."""
+    created = not run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(run_dir / "config.yaml") as tmp:
+            tmp.write_text(dump_config(config), encoding="utf-8")
+    except OSError as e:
+        if created:
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+        raise InputError(f"cannot write log.out {run_dir}: {e.strerror or e}") from None
+
+
 def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run the training that ``config`` describes; return a summary.
 
@@ -168,18 +284,25 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         ``{"run_dir", "model_dir", "metrics", "steps", "predicts_depth_from_rgb"}``.
 
     Raises:
-        InputError: any problem with the configuration, data or checkpoint.
+        InputError: any problem with the configuration, data, checkpoint or run folder
+            (all found before the run folder is created or changed).
+        FloatingPointError: training diverged (the message says what to change).
     """
     from rgb2depth.data import PairedDepthDataset
     from rgb2depth.data.transforms import build_transforms
     from rgb2depth.engine.trainer import Trainer
-    from rgb2depth.methods import MethodContext, build_method, method_defaults
+    from rgb2depth.methods import MethodContext, build_method
     from rgb2depth.models import count_parameters, create_model, save_model_folder
 
-    config = copy.deepcopy(config)
+    check_config(config)  # (load_config did; a config built in Python is checked here)
+    # The resolved configuration: every key, including the method's defaults.
+    config = resolve_config(config)
     run_dir = Path(config["log"]["out"])
+    check_writable(run_dir, what="log.out", hint="log.out must be a folder that can be created")
     ckpts = run_dir / "checkpoints"
-    if not resume and ckpts.is_dir() and any(ckpts.iterdir()):
+    if resume:
+        check_resume(config, run_dir)
+    elif ckpts.is_dir() and any(ckpts.iterdir()):
         raise InputError(
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
@@ -187,7 +310,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     data = config["data"]
     channels = 1 if data["grayscale"] else 3
     torch.manual_seed(config["train"]["seed"])
-    kwargs = {"in_channels": channels, **config["model"]["kwargs"]}
+    kwargs = config["model"]["kwargs"]
     check_image_to_depth(config["model"]["name"], kwargs, tuple(data["size"]))
     model = create_model(config["model"]["name"], **kwargs)
     if config["model"]["encoder_weights"] and not resume:
@@ -196,9 +319,6 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         in_channels=channels, depth_units=info.depth_units, depth_range=tuple(info.depth_range)
     )
     method = build_method(config["method"], model, context)
-    # The resolved configuration: every key, including the method's defaults.
-    config["method"] = {"name": method.name, **method_defaults(method.name), **config["method"]}
-    config["model"]["kwargs"] = kwargs
     transform = build_transforms(
         data["preset"],
         size=data["size"],
@@ -234,11 +354,9 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         workers=data["workers"],
         progress=progress and lg["progress"],
     )
-    # Everything is checked; only now does the run folder appear.
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(run_dir / "config.yaml") as tmp:
-        tmp.write_text(dump_config(config), encoding="utf-8")
-    metrics = trainer.fit(resume=resume)
+    # Everything is checked (on resume, the checkpoint has loaded too); only then does
+    # the run folder appear, or its config.yaml change.
+    metrics = trainer.fit(resume=resume, on_start=lambda: _write_config(run_dir, config))
     model_dir = run_dir / "model"
     save_model_folder(
         model_dir,

@@ -46,6 +46,14 @@ Evaluator = Callable[[Method, torch.device], tuple[dict[str, float], dict[str, n
 
 SCHEDULERS = ("constant", "cosine", "step")
 OPTIMIZERS = ("adam", "adamw")
+AMP_MODES = ("auto", "off", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda", "cuda:N")
+"""The names each setting accepts (``cuda:N``: a CUDA device index), as
+:mod:`rgb2depth.config` checks them."""
+
+
+def _or(names: tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -55,18 +63,18 @@ def resolve_device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError):
-        raise InputError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+        raise InputError(f"unknown device {device!r}; use {_or(DEVICES)}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {device!r} asked for, but CUDA is not available here")
     if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device {device!r}; use auto, cpu, cuda or cuda:N")
+        raise InputError(f"unsupported device {device!r}; use {_or(DEVICES)}")
     return dev
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for ``amp`` (auto | off | bf16 | fp16) on ``device``, or None."""
-    if amp not in ("auto", "off", "bf16", "fp16"):
-        raise InputError(f"unknown train.amp {amp!r}; use auto, off, bf16 or fp16")
+    if amp not in AMP_MODES:
+        raise InputError(f"unknown train.amp {amp!r}; use {_or(AMP_MODES)}")
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return None
     if amp == "auto":
@@ -158,14 +166,16 @@ class Trainer:
         if steps < 1 or batch_size < 1:
             raise InputError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
         if optimizer not in OPTIMIZERS:
-            raise InputError(f"unknown train.optimizer {optimizer!r}; known: adam, adamw")
+            raise InputError(
+                f"unknown train.optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}"
+            )
         if len(train_data) == 0:  # type: ignore[arg-type]
             raise InputError("the training split is empty")
         self.method = method
         self.train_data = train_data
         self.run_dir = Path(run_dir)
         self.evaluator = evaluator
-        self.steps, self.batch_size, self.seed = steps, batch_size, seed
+        self.steps, self.batch_size, self.seed, self.lr = steps, batch_size, seed, lr
         self.grad_clip = grad_clip or 0.0
         self.device = resolve_device(device)
         self.amp_dtype = resolve_amp(amp, self.device)
@@ -269,10 +279,7 @@ class Trainer:
                 with self._autocast():
                     loss, terms = self.method.loss(ostep.name, batch)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(
-                        f"the {ostep.name!r} loss is {float(loss)} at step {self.step}; "
-                        "lower train.lr or turn on train.grad_clip"
-                    )
+                    raise FloatingPointError(self._divergence(ostep.name, float(loss.detach())))
                 scaler.scale(loss).backward()
                 if self.grad_clip > 0:
                     scaler.unscale_(opt)
@@ -287,6 +294,18 @@ class Trainer:
         self.step += 1
         return logs
 
+    def _divergence(self, name: str, loss: float) -> str:
+        """What happened, what to change (only advice that applies) and what is saved."""
+        change = f"lower train.lr (now {self.lr:g})"
+        if self.grad_clip <= 0:
+            change += " and turn on gradient clipping (train.grad_clip, now off)"
+        last = latest_checkpoint(self.run_dir)
+        saved = f"the last checkpoint is {last}" if last else "no checkpoint was saved"
+        return (
+            f"the {name!r} loss is {loss} at step {self.step + 1}; {change}, then train "
+            f"again in a new log.out (--resume keeps a run's settings); {saved}"
+        )
+
     def validate(self, logger: RunLogger | None = None) -> dict[str, float]:
         if self.evaluator is None:
             return {}
@@ -300,8 +319,15 @@ class Trainer:
             logger.images(self.step, images)
         return metrics
 
-    def fit(self, *, resume: bool = False) -> dict[str, float]:
+    def fit(
+        self, *, resume: bool = False, on_start: Callable[[], None] | None = None
+    ) -> dict[str, float]:
         """Train until ``steps``; with ``resume``, continue from the latest checkpoint.
+
+        Args:
+            resume: continue from the latest checkpoint of ``run_dir``.
+            on_start: called once the checkpoint (if any) has loaded, before anything
+                is written to ``run_dir`` (a run writes its ``config.yaml`` there).
 
         Returns:
             The last validation metrics ({} without an evaluator).
@@ -315,6 +341,8 @@ class Trainer:
             resume_step = self.step
         else:
             torch.manual_seed(self.seed)
+        if on_start is not None:
+            on_start()
         logger = RunLogger(self.run_dir, resume_step=resume_step, tensorboard=self.tensorboard)
         data = infinite_loader(
             self.train_data,

@@ -1,0 +1,144 @@
+"""``rgb2depth train`` follows the command line's exit-status rule (rgb2depth.cli.main):
+2 for what the user can fix before running (an unwritable log.out included), 1 for a
+failure while running (training diverged, the disk filled up), one line on stderr."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from rgb2depth.cli.main import main
+
+
+def run_cli(capsys, *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith("rgb2depth train: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from rgb2depth.data.synthetic import generate
+
+    folder = tmp_path_factory.mktemp("exit")
+    generate("faces", folder / "faces", n=16, size=32, seed=0, progress=False)
+    config = {
+        "data": {"root": str(folder / "faces"), "size": [32, 32]},
+        "model": {"name": "light_unet", "kwargs": {"channels": [4, 8, 8, 8, 8]}},
+        "train": {"lr": 1.0e-3, "batch_size": 4, "device": "cpu"},
+        "schedule": {"steps": 3},
+        "log": {"every": 1, "val_every": 0, "ckpt_every": 1, "images": 1, "progress": False},
+    }
+    path = folder / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------- unwritable log.out: 2
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "is_a_file"])
+def test_unwritable_log_out(where: str, config_file: Path, tmp_path: Path, capsys) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine")
+    out = blocker / "run" if where == "under_a_file" else blocker
+    code, stdout, err = run_cli(capsys, "train", config_file, f"log.out={out}")
+    assert code == 2, err
+    line = error_line(err)
+    assert "log.out" in line and str(blocker) in line and "is a file" in line, line
+    assert "can be created" in line  # what is accepted
+    assert stdout == ""
+    assert blocker.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker"]  # nothing written
+
+
+def test_run_folder_refused_when_made(
+    config_file: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    # what a read-only parent does for a user who is not root, simulated for root too
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "run":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", config_file, f"log.out={out}")
+    assert code == 2, err
+    assert "cannot write log.out" in error_line(err) and "Permission denied" in err
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- failures while running: 1
+
+
+@pytest.fixture
+def diverge_at(monkeypatch):
+    """Make the supervised loss NaN from training step ``n`` (1-based) on."""
+    from rgb2depth.methods.supervised import Supervised
+
+    calls = {"n": 0, "at": None}
+    real = Supervised.loss
+
+    def loss(self, step, batch):
+        value, terms = real(self, step, batch)
+        calls["n"] += 1
+        if calls["n"] >= calls["at"]:
+            value = value * torch.tensor(float("nan"))
+        return value, terms
+
+    monkeypatch.setattr(Supervised, "loss", loss)
+
+    def set_step(n: int) -> None:
+        calls["at"] = n
+
+    return set_step
+
+
+@pytest.mark.parametrize("clip", ["1.0", "0", "null"])
+def test_divergence_advice(clip: str, diverge_at, config_file: Path, tmp_path: Path, capsys):
+    diverge_at(3)
+    out = tmp_path / "run"
+    code, stdout, err = run_cli(
+        capsys, "train", config_file, f"log.out={out}", f"train.grad_clip={clip}", "--quiet"
+    )
+    assert code == 1, err
+    line = error_line(err)
+    assert "training diverged" in line and "loss is nan at step 3" in line
+    assert "lower train.lr (now 0.001)" in line
+    clipping = "turn on gradient clipping"
+    assert (clipping in line) == (clip != "1.0"), line  # only when it is off
+    assert f"the last checkpoint is {out / 'checkpoints' / 'step_00000002'}" in line
+    assert "diverged" not in stdout
+
+
+def test_divergence_before_any_checkpoint(diverge_at, config_file: Path, tmp_path: Path, capsys):
+    diverge_at(1)
+    code, _, err = run_cli(capsys, "train", config_file, f"log.out={tmp_path / 'run'}")
+    assert code == 1, err
+    line = error_line(err)
+    assert "at step 1" in line and "no checkpoint was saved" in line
+
+
+def test_disk_full_mid_run(config_file: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    from rgb2depth.engine import trainer
+
+    def full(run_dir, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(run_dir / "checkpoints"))
+
+    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    code, _, err = run_cli(capsys, "train", config_file, f"log.out={tmp_path / 'run'}")
+    assert code == 1, err
+    assert "No space left on device" in error_line(err)
