@@ -38,7 +38,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import yaml
 
@@ -429,12 +429,11 @@ class _Loader(yaml.SafeLoader):
     ``2e-4`` is a float (YAML 1.1 reads it as text).
     """
 
-    yaml_implicit_resolvers: ClassVar[dict[str, list[Any]]] = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
 
-
+_Loader.yaml_implicit_resolvers = {  # SafeLoader's, less its YAML 1.1 booleans
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL, list("tTfF"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
@@ -479,7 +478,8 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     try:
         value = yaml.load(raw, Loader=_Loader) if raw.strip() else None
     except yaml.YAMLError as e:
-        raise InputError(f"override {text!r}: the value is not valid YAML ({e.problem})") from None
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"override {text!r}: the value is not valid YAML ({problem})") from None
     return key.strip().split("."), value
 
 

@@ -461,7 +461,7 @@ def read_depth(
     *,
     png_scale: float = 1.0,
     png_offset: float = 0.0,
-    invalid_value: float = 0.0,
+    invalid_value: float | None = 0.0,
     allow_negative: bool = False,
     allow_nan: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -471,7 +471,8 @@ def read_depth(
         path: ``.png`` (16-bit counts, decoded with ``png_scale``/``png_offset``),
             ``.npy`` or ``.tif``/``.tiff`` (float or integer values in units).
         png_scale, png_offset: the PNG encoding (see :mod:`rgb2depth.data.format`).
-        invalid_value: value marking invalid pixels in ``.npy``/``.tiff`` files.
+        invalid_value: value marking invalid pixels in ``.npy``/``.tiff`` files (None:
+            only NaN marks them).
         allow_negative: accept negative values (signed heights, e.g. surfaces in
             micrometres); when False a negative valid value is an error.
         allow_nan: treat NaN as invalid (ground truth); when False NaN is an error
@@ -499,7 +500,9 @@ def read_depth(
         if not allow_nan and np.isnan(depth).any():
             n = int(np.isnan(depth).sum())
             raise InputError(f"{path}: depth map holds {n} NaN value(s) where depth is required")
-        valid = np.isfinite(depth) & (depth != invalid_value)
+        valid = np.isfinite(depth)
+        if invalid_value is not None:
+            valid &= depth != invalid_value
         depth = np.where(valid, depth, np.float32(0.0)).astype(np.float32)
     if not allow_negative and (depth[valid] < 0).any():
         raise InputError(

@@ -37,7 +37,7 @@ _PATTERN = re.compile(r"^step_(\d{8})$")
 
 def capture_rng() -> dict[str, Any]:
     """Every RNG state a training step may touch, as tensors and plain values."""
-    np_state = np.random.get_state()  # noqa: NPY002  (legacy global RNG, if anyone uses it)
+    np_state: Any = np.random.get_state()  # noqa: NPY002  (legacy global RNG, if anyone uses it)
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
         "numpy": [

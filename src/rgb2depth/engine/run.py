@@ -23,7 +23,7 @@ import fnmatch
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -174,7 +174,9 @@ def build_evaluator(config: dict[str, Any], info: DatasetInfo):
         grayscale=data["grayscale"],
         train=False,
     )
-    ds = PairedDepthDataset(data["root"], data["val_split"], transform=transform)
+    ds: PairedDepthDataset | Subset = PairedDepthDataset(
+        data["root"], data["val_split"], transform=transform
+    )
     cap = config["log"]["val_max_images"]
     if cap:
         ds = Subset(ds, range(min(cap, len(ds))))
@@ -239,7 +241,7 @@ def check_image_to_depth(name: str, kwargs: dict[str, Any], size: tuple[int, int
         )
     h, w = size
     try:
-        probe(torch.empty(1, probe.in_channels, h, w, device="meta"))
+        probe(torch.empty(1, cast(int, probe.in_channels), h, w, device="meta"))
     except InputError as exc:
         raise InputError(f"data.size {h}x{w}: {exc}") from None
 
@@ -316,7 +318,9 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     if config["model"]["encoder_weights"] and not resume:
         load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
     context = MethodContext(
-        in_channels=channels, depth_units=info.depth_units, depth_range=tuple(info.depth_range)
+        in_channels=channels,
+        depth_units=info.depth_units,
+        depth_range=(float(info.depth_range[0]), float(info.depth_range[1])),
     )
     method = build_method(config["method"], model, context)
     transform = build_transforms(

@@ -249,12 +249,12 @@ class Trainer:
             raise InputError(
                 f"{path} has {len(state['optimizers'])} optimizers, expected {len(self.optimizers)}"
             )
-        for obj, sd in zip(self.optimizers, state["optimizers"], strict=True):
-            obj.load_state_dict(sd)
-        for obj, sd in zip(self.schedulers, state["schedulers"], strict=True):
-            obj.load_state_dict(sd)
-        for obj, sd in zip(self.scalers, state["scalers"], strict=True):
-            obj.load_state_dict(sd)
+        for opt, sd in zip(self.optimizers, state["optimizers"], strict=True):
+            opt.load_state_dict(sd)
+        for sched, sd in zip(self.schedulers, state["schedulers"], strict=True):
+            sched.load_state_dict(sd)
+        for scaler, sd in zip(self.scalers, state["scalers"], strict=True):
+            scaler.load_state_dict(sd)
         self.step, self.batches = int(state["step"]), int(state["batches"])
         self.last_metrics = dict(state.get("metrics", {}))
         restore_rng(state["rng"])
@@ -364,21 +364,21 @@ class Trainer:
         try:
             while self.step < self.steps:
                 logs = self._train_step(data)
-                last = self.step == self.steps
-                if self.log_every and (self.step % self.log_every == 0 or last):
+                final = self.step == self.steps
+                if self.log_every and (self.step % self.log_every == 0 or final):
                     rate = (self.step - step0) / max(1e-9, time.perf_counter() - t0)
                     lr = self.optimizers[0].param_groups[0]["lr"]
                     logger.scalars(self.step, "train", {**logs, "lr": lr, "steps_per_s": rate})
                 bar.set_postfix({k: f"{v:.4g}" for k, v in list(logs.items())[:3]})
                 bar.update(1)
-                if (self.val_every and self.step % self.val_every == 0) or last:
+                if (self.val_every and self.step % self.val_every == 0) or final:
                     metrics = self.validate(logger)
                     if metrics:
                         bar.write(
                             f"step {self.step}: "
                             + ", ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:4])
                         )
-                if (self.ckpt_every and self.step % self.ckpt_every == 0) or last:
+                if (self.ckpt_every and self.step % self.ckpt_every == 0) or final:
                     self.save()
         finally:
             bar.close()

@@ -131,7 +131,8 @@ class Predictor:
         try:
             self.units = str(config["depth"]["units"])
             lo, hi = (float(v) for v in config["depth"]["range"])
-            self.input_size = tuple(int(v) for v in config["input"]["size"])
+            ih, iw = (int(v) for v in config["input"]["size"])
+            self.input_size = (ih, iw)
             self.grayscale = bool(config["input"].get("grayscale", False))
         except (KeyError, TypeError, ValueError):
             raise InputError(
@@ -227,7 +228,7 @@ class Predictor:
         img, (h, w) = _as_rgb_image(image, self.input_size)
         ih, iw = fit_within((h, w), self.input_size)
         if img.size != (iw, ih):
-            img = img.resize((iw, ih), Image.BILINEAR)  # antialiased when shrinking
+            img = img.resize((iw, ih), Image.Resampling.BILINEAR)  # antialiased when shrinking
         rgb = np.asarray(img, dtype=np.uint8)
         H, W = self.input_size
         top, left = (H - ih) // 2, (W - iw) // 2
