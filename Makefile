@@ -41,6 +41,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_generate.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_memory.py
 
 # Retrain the bundled default model and rebuild its model card (about 40 min on 2 CPU cores).
 faces-light: $(STAMP)
