@@ -36,6 +36,7 @@ from rgb2depth.losses import (
     resnet50_stage1,
     ssim_loss,
 )
+from rgb2depth.models import create_model, save_model_folder
 
 B, H, W = 2, 16, 20
 
@@ -510,12 +511,9 @@ def test_autoencoder_encoder_loads_a_folder(
 
 
 def test_autoencoder_encoder_with_a_saved_depth_autoencoder(tmp_path: Path) -> None:
-    models = pytest.importorskip("rgb2depth.models")
     kwargs = {"widths": (4, 8, 16)}
-    model = models.create_model("depth_autoencoder", **kwargs)
-    folder = models.save_model_folder(
-        tmp_path / "ae", model, name="depth_autoencoder", kwargs=kwargs
-    )
+    model = create_model("depth_autoencoder", **kwargs)
+    folder = save_model_folder(tmp_path / "ae", model, name="depth_autoencoder", kwargs=kwargs)
     extractor = build_feature_extractor("autoencoder", folder)
     x = rand_depth(0, (2, 1, 16, 24))
     features = extractor(x)

@@ -7,6 +7,7 @@ steps), so each test takes well under a second on a CPU.
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 
 from rgb2depth.config import SCHEMA, load_config
 from rgb2depth.engine import Trainer, resolve_amp, resolve_device
@@ -176,19 +177,53 @@ def test_resume_is_bitwise_identical(faces: Path, tmp_path: Path) -> None:
     assert [r["step"] for r in read_log(b) if r["name"] == "loss"] == ["1", "2", "3", "4"]
 
 
-def test_resume_continues_after_the_checkpoint_not_from_scratch(
-    faces: Path, tmp_path: Path
+def test_resume_continues_from_the_checkpoint_not_from_scratch(
+    faces: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # control for the test above: a fresh 4-step run differs from 2 + 2 steps of
-    # another seed, so equality there is not vacuous
-    a, b = tmp_path / "a", tmp_path / "b"
-    train(make_config(faces, a, "schedule.steps=4", SMALL_UNET), progress=False)
-    train(make_config(faces, b, "schedule.steps=4", "train.seed=1", SMALL_UNET), progress=False)
-    wa, wb = (
-        load_file(a / "model" / "model.safetensors"),
-        load_file(b / "model" / "model.safetensors"),
+    """Control for the test above: there, a resume that ignored the checkpoint and trained
+    all 4 steps afresh would give the same bits. Here the resumed run must (1) train only the
+    2 remaining steps, from step 2; (2) differ from 2 steps from scratch, so the 2 steps
+    before the interruption count; (3) depend on what the checkpoint holds."""
+    common = (SMALL_UNET, "log.ckpt_every=2", "log.keep_checkpoints=10")
+    full, resumed, tampered, fresh = (
+        tmp_path / n for n in ("full", "resumed", "tampered", "fresh")
     )
-    assert any(not torch.equal(wa[k], wb[k]) for k in wa)
+    train(make_config(faces, full, "schedule.steps=4", *common), progress=False)
+    train(make_config(faces, resumed, "schedule.steps=2", *common), progress=False)
+    shutil.copytree(resumed, tampered)
+    ckpt = latest_checkpoint(tampered) / "weights.safetensors"
+    assert ckpt.parent.name == "step_00000002"
+    nudged = {
+        k: v + 0.01 if v.is_floating_point() and k.endswith("weight") else v
+        for k, v in load_file(ckpt).items()
+    }
+    save_file(nudged, str(ckpt))
+
+    started_at: list[int] = []
+    original = Trainer._train_step
+
+    def counting(self: Trainer, data: Any) -> dict[str, float]:
+        started_at.append(self.step)
+        return original(self, data)
+
+    monkeypatch.setattr(Trainer, "_train_step", counting)
+    train(make_config(faces, resumed, "schedule.steps=4", *common), resume=True)
+    assert started_at == [2, 3]  # two steps, not four from step 0
+    started_at.clear()
+    train(make_config(faces, tampered, "schedule.steps=4", *common), resume=True)
+    assert started_at == [2, 3]
+    monkeypatch.undo()
+    train(make_config(faces, fresh, "schedule.steps=2", *common), progress=False)
+
+    def weights(run: Path) -> dict[str, torch.Tensor]:
+        return load_file(run / "model" / "model.safetensors")
+
+    def differ(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+        return any(not torch.equal(a[k], b[k]) for k in a)
+
+    assert_same_tensors(weights(full), weights(resumed), "model")
+    assert differ(weights(resumed), weights(fresh))
+    assert differ(weights(resumed), weights(tampered))  # continued from what it loaded
 
 
 # ---------------------------------------------------------------- (c) checkpoint folders
@@ -243,12 +278,13 @@ def test_new_run_into_existing_run_refused(faces: Path, tmp_path: Path) -> None:
 def test_resume_with_another_architecture_refused(faces: Path, tmp_path: Path) -> None:
     train(make_config(faces, tmp_path / "run", SMALL_UNET), progress=False)
     other = make_config(faces, tmp_path / "run", "model.kwargs.channels=[4,8,8,8,16]")
-    with pytest.raises(InputError, match=r"does not match this run's networks.*another config"):
+    # (refused by the config check; tests/test_resume_settings.py reaches the checkpoint's)
+    with pytest.raises(InputError, match=r"config.yaml: model.kwargs.channels \[4, 8, 8, 8, 8\]"):
         train(other, resume=True, progress=False)
     other = make_config(
         faces, tmp_path / "run", "model.name=unet_baseline", "model.kwargs={base_width: 4}"
     )
-    with pytest.raises(InputError, match=r"\d+ missing, \d+ unexpected"):
+    with pytest.raises(InputError, match=r"model.name 'light_unet' -> 'unet_baseline'"):
         train(other, resume=True, progress=False)
 
 
@@ -389,9 +425,21 @@ def test_trainer_argument_errors(faces: Path, tmp_path: Path) -> None:
         small_trainer(faces, tmp_path, amp="fp16")
 
 
-def test_bf16_autocast_on_cpu_trains(faces: Path, tmp_path: Path) -> None:
-    trainer = small_trainer(faces, tmp_path / "run", steps=1, amp="bf16")
+@pytest.mark.parametrize(("amp", "dtype"), [("bf16", torch.bfloat16), ("off", torch.float32)])
+def test_autocast_sets_the_dtype_of_activations(
+    faces: Path, tmp_path: Path, amp: str, dtype: torch.dtype
+) -> None:
+    """train.amp=bf16 runs the forward pass under autocast (convolutions compute in bf16
+    on the CPU too); off keeps float32. The weights stay float32 either way."""
+    trainer = small_trainer(faces, tmp_path / "run", steps=1, amp=amp)
+    convs = [m for m in trainer.method.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs
+    seen: list[torch.dtype] = []
+    for conv in convs:
+        conv.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
     trainer.fit()
+    assert len(seen) >= len(convs)  # every convolution ran in the training step
+    assert set(seen) == {dtype}
     assert all(
         v.dtype == torch.float32
         for v in trainer.method.state_dict().values()
