@@ -89,3 +89,13 @@ def tolerance_for(device: str | torch.device) -> dict[str, float]:
 def device_tolerance():
     """:func:`tolerance_for` as a fixture: ``np.testing.assert_allclose(a, b, **f(device))``."""
     return tolerance_for
+
+
+@pytest.fixture(scope="session")
+def tiny_faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 synthetic faces at 32x32 (8 train, 4 val, 4 test), shared and read-only."""
+    from rgb2depth.data.synthetic import generate
+
+    root = tmp_path_factory.mktemp("tiny-faces") / "faces"
+    generate("faces", root, n=16, size=32, seed=0, progress=False)
+    return root

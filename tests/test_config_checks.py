@@ -13,6 +13,7 @@ import yaml
 from rgb2depth.cli.main import main
 from rgb2depth.config import SCHEMA, SPECS, Choice, check_config, dump_config, load_config
 from rgb2depth.errors import InputError
+from tiny_run import write_tiny_config
 
 ROOT = ["data.root=some/data"]
 
@@ -185,21 +186,8 @@ def test_only_true_and_false_are_booleans(text: str, value: object, tmp_path: Pa
 
 
 @pytest.fixture(scope="module")
-def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rgb2depth.data.synthetic import generate
-
-    folder = tmp_path_factory.mktemp("checks")
-    generate("faces", folder / "faces", n=16, size=32, seed=0, progress=False)
-    config = {
-        "data": {"root": str(folder / "faces"), "size": [32, 32]},
-        "model": {"name": "light_unet", "kwargs": {"channels": [4, 8, 8, 8, 8]}},
-        "train": {"lr": 1.0e-3, "batch_size": 4, "device": "cpu"},
-        "schedule": {"steps": 1},
-        "log": {"every": 1, "val_every": 0, "images": 1, "progress": False},
-    }
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def config_file(tiny_faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_config(tmp_path_factory.mktemp("checks") / "tiny.yaml", tiny_faces, steps=1)
 
 
 @pytest.mark.parametrize(

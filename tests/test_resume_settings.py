@@ -16,6 +16,7 @@ import yaml
 from rgb2depth.cli.main import main
 from rgb2depth.config import RESUME_MAY_CHANGE, load_config
 from rgb2depth.errors import InputError
+from tiny_run import write_tiny_config
 
 STEPS = 2
 
@@ -43,23 +44,10 @@ def snapshot(run: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def orig(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def orig(tiny_faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """configs/orig.yaml of a tiny run: 16 faces at 32x32, a light U-Net, 2 steps."""
-    from rgb2depth.data.synthetic import generate
-
-    folder = tmp_path_factory.mktemp("resume")
-    generate("faces", folder / "faces", n=16, size=32, seed=0, progress=False)
-    config = {
-        "data": {"root": str(folder / "faces"), "size": [32, 32]},
-        "model": {"name": "light_unet", "kwargs": {"channels": [4, 8, 8, 8, 8]}},
-        "method": {"name": "supervised"},
-        "train": {"lr": 1.0e-3, "batch_size": 4, "device": "cpu"},
-        "schedule": {"steps": STEPS},
-        "log": {"every": 1, "val_every": 0, "ckpt_every": 1, "images": 1, "progress": False},
-    }
-    path = folder / "orig.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    path = tmp_path_factory.mktemp("resume") / "orig.yaml"
+    return write_tiny_config(path, tiny_faces, steps=STEPS, ckpt_every=1)
 
 
 @pytest.fixture(scope="module")

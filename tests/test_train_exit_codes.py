@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from rgb2depth.cli.main import main
+from tiny_run import write_tiny_config
 
 
 def run_cli(capsys, *argv: str | Path) -> tuple[int, str, str]:
@@ -27,21 +27,9 @@ def error_line(err: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from rgb2depth.data.synthetic import generate
-
-    folder = tmp_path_factory.mktemp("exit")
-    generate("faces", folder / "faces", n=16, size=32, seed=0, progress=False)
-    config = {
-        "data": {"root": str(folder / "faces"), "size": [32, 32]},
-        "model": {"name": "light_unet", "kwargs": {"channels": [4, 8, 8, 8, 8]}},
-        "train": {"lr": 1.0e-3, "batch_size": 4, "device": "cpu"},
-        "schedule": {"steps": 3},
-        "log": {"every": 1, "val_every": 0, "ckpt_every": 1, "images": 1, "progress": False},
-    }
-    path = folder / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+def config_file(tiny_faces: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("exit") / "tiny.yaml"
+    return write_tiny_config(path, tiny_faces, steps=3, ckpt_every=1)
 
 
 # ---------------------------------------------------------------- unwritable log.out: 2
