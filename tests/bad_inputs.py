@@ -13,6 +13,7 @@ drift from the code. Regenerate it with ``make docs`` (which sets
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,12 @@ CASES: list[Case] = [
     case("a config file that does not exist", "train nope.yaml", "config file not found"),
     case("a config that is not YAML", "train broken.yaml", "not valid YAML"),
     case("a config that is a list", "train list.yaml", "expected a mapping"),
+    case("a section given twice", "train twice.yaml", "'train' is given twice", "lines 4 and 6"),
+    Case(
+        "a key given twice in an override",
+        ("train", "tiny.yaml", "train={lr: 1.0e-3, lr: 2.0e-3}"),
+        ("'lr' is given twice",),
+    ),
     case("a misspelt section", f"{TRAIN} trian.lr=1e-3", "'trian'", "did you mean 'train'"),
     case("a misspelt key", f"{TRAIN} train.lrr=1e-3", "'train.lrr'", "did you mean 'lr'"),
     case("an override without =", f"{TRAIN} train.lr", "KEY=VALUE"),
@@ -177,6 +184,11 @@ CASES: list[Case] = [
         "invalid choice: 'spin'",
     ),
     case("an unknown device", "evaluate --model faces-light --data data --device tpu", "tpu"),
+    case(
+        "a --json file that is a folder",
+        "evaluate --model faces-light --data data --json mine",
+        "it is a folder",
+    ),
     case(
         "a --json file under a regular file",
         "evaluate --model faces-light --data data --json notes.txt/m.json",
@@ -287,6 +299,10 @@ def make_workdir(root: Path) -> None:
     (root / "tiny.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     (root / "broken.yaml").write_text("data: [root\n", encoding="utf-8")
     (root / "list.yaml").write_text("- data\n- model\n", encoding="utf-8")
+    twice = "data: {root: data, size: [32, 32]}\nmodel: {name: light_unet}\n"
+    twice += "log: {out: runs/twice}\ntrain: {lr: 1.0e-3}\n"
+    twice += "schedule: {steps: 1}\ntrain: {batch_size: 2}\n"
+    (root / "twice.yaml").write_text(twice, encoding="utf-8")
 
     _prediction_folders(root)
 
@@ -357,6 +373,6 @@ def render_markdown(results: dict[str, tuple[int, str]]) -> str:
         ]
         for c in cases:
             code, message = results[c.id]
-            cells = [c.what, f"`rgb2depth {' '.join(c.argv)}`", str(code), f"`{message}`"]
+            cells = [c.what, f"`rgb2depth {shlex.join(c.argv)}`", str(code), f"`{message}`"]
             lines.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -429,6 +429,21 @@ class _Loader(yaml.SafeLoader):
     ``2e-4`` is a float (YAML 1.1 reads it as text).
     """
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping, refusing a key written twice (plain YAML keeps the last silently)."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, str) and key != "<<" and key in seen:
+                raise InputError(
+                    f"key {key!r} is given twice in one mapping (lines {seen[key]} and "
+                    f"{line}); YAML would keep only the last: give it once"
+                )
+            if isinstance(key, str):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
 
 _Loader.yaml_implicit_resolvers = {  # SafeLoader's, less its YAML 1.1 booleans
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
@@ -480,6 +495,8 @@ def _parse_override(text: str) -> tuple[list[str], Any]:
     except yaml.YAMLError as e:
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise InputError(f"override {text!r}: the value is not valid YAML ({problem})") from None
+    except InputError as e:
+        raise InputError(f"override {text!r}: {e}") from None
     return key.strip().split("."), value
 
 
@@ -532,6 +549,8 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> dict[
             loaded = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)
         except (yaml.YAMLError, UnicodeDecodeError) as e:
             raise InputError(f"{p} is not valid YAML: {str(e).splitlines()[0]}") from None
+        except InputError as e:
+            raise InputError(f"{p}: {e}") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, Mapping):

@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     info = read_info(args.data)
     if args.json:
-        from rgb2depth.inference.outputs import check_writable
+        from rgb2depth.data.io import check_writable_file
 
-        check_writable(Path(args.json).parent)  # fail before the evaluation, not after
+        check_writable_file(args.json, what="--json")  # fail before the evaluation, not after
     if args.model is not None:
         from rgb2depth import Predictor
 

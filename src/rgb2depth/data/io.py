@@ -75,6 +75,19 @@ def check_writable(folder: str | Path, *, what: str = "output folder", hint: str
         raise InputError(f"cannot write to {what} {folder}: {e.strerror or e}{tail}") from None
 
 
+def check_writable_file(path: str | Path, *, what: str = "output file") -> None:
+    """Make sure the file ``path`` can be written (atomically), without writing it.
+
+    Raises:
+        InputError: ``path`` is a folder, a parent of it is a file, or its folder
+            cannot be written.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"cannot write {what} {path}: it is a folder; give a file name")
+    check_writable(path.parent, what=f"the folder of {what}")
+
+
 def _cannot_write(path: Path, e: OSError) -> InputError:
     blocked = _blocked_by(path.parent)
     why = f"{blocked} is a file" if blocked is not None else (e.strerror or e)
@@ -88,6 +101,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     On an exception the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
