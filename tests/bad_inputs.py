@@ -123,6 +123,12 @@ CASES: list[Case] = [
     case("a size the network cannot take", f"{TRAIN} data.size=[30,30]", "data.size 30x30"),
     case("an unknown augmentation preset", f"{TRAIN} data.preset=fancy", "fancy"),
     case("grayscale given as text", f"{TRAIN} data.grayscale=maybe", "data.grayscale"),
+    case(
+        "input channels that contradict grayscale",
+        f"{TRAIN} data.grayscale=true model.kwargs.in_channels=3",
+        "in_channels=3 disagrees with data.grayscale=true",
+    ),
+    case("an unpaired training split", f"{TRAIN} data.root=unpaired", "unpaired", "paired split"),
     case("a dataset folder that does not exist", f"{TRAIN} data.root=nowhere", "nowhere"),
     case("a split the dataset lacks", f"{TRAIN} data.train_split=holdout", "holdout"),
     case("zero training steps", f"{TRAIN} schedule.steps=0", "schedule.steps"),
@@ -258,6 +264,7 @@ def make_workdir(root: Path) -> None:
 
     generate("faces", root / "data", n=12, size=32, seed=0, progress=False)
     generate("rooms", root / "rooms", n=3, size=16, seed=0, progress=False)
+    generate("faces", root / "unpaired", n=8, size=32, seed=0, unpaired=True, progress=False)
     (root / "notes.txt").write_text("a user's notes\n", encoding="utf-8")
     mine = root / "mine"
     mine.mkdir()
@@ -357,7 +364,8 @@ def render_markdown(results: dict[str, tuple[int, str]]) -> str:
         "",
         f"{len(results)} cases. The working folder holds `data/` (synthetic faces), `rooms/`",
         "(synthetic rooms, depth in m), `tiny.yaml` (a 1-step training config on `data/`),",
-        "`notes.txt` and `mine/` (a user's own files), and the broken files the cases name.",
+        "`unpaired/` (faces whose train split is unpaired), `notes.txt` and `mine/` (a user's",
+        "own files), and the broken files the cases name.",
     ]
     by_command: dict[str, list[Case]] = {}
     for c in CASES:

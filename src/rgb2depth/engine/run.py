@@ -67,6 +67,13 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
 
     out = copy.deepcopy(config)
     channels = 1 if out["data"]["grayscale"] else 3
+    given = out["model"]["kwargs"].get("in_channels", channels)
+    if given != channels:
+        raise InputError(
+            f"model.kwargs.in_channels={given} disagrees with data.grayscale="
+            f"{str(out['data']['grayscale']).lower()} ({channels} channel(s)); set "
+            f"model.kwargs.in_channels={channels} too, or leave it out (it follows data.grayscale)"
+        )
     out["model"]["kwargs"] = {"in_channels": channels, **out["model"]["kwargs"]}
     name = out["method"].get("name")
     if name in METHODS:
@@ -309,6 +316,16 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
     info = prepare_data(config, progress=progress)
+    split = config["data"]["train_split"]
+    if split in info.splits and not info.is_paired(split):
+        from rgb2depth.methods import METHODS
+
+        raise InputError(
+            f"data.train_split {split!r} of {config['data']['root']} is unpaired (RGB and "
+            f"depth of different samples); the training methods here "
+            f"({', '.join(sorted(METHODS))}) need a paired split: generate or convert the "
+            "data without --unpaired"
+        )
     data = config["data"]
     channels = 1 if data["grayscale"] else 3
     torch.manual_seed(config["train"]["seed"])
