@@ -90,6 +90,7 @@ def test_every_changed_key_is_named(run: Path, orig: Path, capsys) -> None:
         "train.betas=[0.5,0.999]",
         "method.loss=mse",
         "data.grayscale=true",
+        "model.kwargs.in_channels=1",  # the saved config states 3, for RGB
         "model.kwargs.channels=[4,8,8,8,16]",
     )
     line = one_line(code, err)
@@ -98,6 +99,7 @@ def test_every_changed_key_is_named(run: Path, orig: Path, capsys) -> None:
         "train.betas [0.9, 0.999] -> [0.5, 0.999]",
         "method.loss 'light_unet' -> 'mse'",
         "data.grayscale False -> True",
+        "model.kwargs.in_channels 3 -> 1",
         "model.kwargs.channels [4, 8, 8, 8, 8] -> [4, 8, 8, 8, 16]",
     ):
         assert change in line, (change, line)

@@ -68,14 +68,15 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(config)
     channels = 1 if out["data"]["grayscale"] else 3
     given = out["model"]["kwargs"].get("in_channels", channels)
-    if given != channels:
+    name = out["method"].get("name")
+    takes_rgb = name not in METHODS or METHODS[name].predicts_depth_from_rgb
+    if given != channels and takes_rgb:  # (a depth autoencoder's network takes depth)
         raise InputError(
             f"model.kwargs.in_channels={given} disagrees with data.grayscale="
             f"{str(out['data']['grayscale']).lower()} ({channels} channel(s)); set "
             f"model.kwargs.in_channels={channels} too, or leave it out (it follows data.grayscale)"
         )
     out["model"]["kwargs"] = {"in_channels": channels, **out["model"]["kwargs"]}
-    name = out["method"].get("name")
     if name in METHODS:
         out["method"] = {"name": name, **method_defaults(name), **out["method"]}
     return out
