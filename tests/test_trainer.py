@@ -522,3 +522,27 @@ def test_mse_face_generator_grayscale(faces: Path, tmp_path: Path) -> None:
     assert predictor.grayscale and predictor.model.in_channels == 1
     depth = predictor.predict(np.full((32, 32, 3), 128, np.uint8))
     assert depth.shape == (32, 32) and np.isfinite(depth).all()
+
+
+def test_resumed_log_drops_later_and_cut_rows(tmp_path: Path) -> None:
+    from rgb2depth.engine.logging import RunLogger
+
+    log = tmp_path / "log.csv"
+    # killed while appending step 12's row, cut after its first digit (no newline);
+    # the last checkpoint was step 2
+    log.write_text(
+        "step,phase,name,value\n1,train,loss,0.5\n2,train,loss,0.4\n2,val,rmse,3\n"
+        "3,train,loss,0.3\n1",
+        encoding="utf-8",
+    )
+    logger = RunLogger(tmp_path, resume_step=2, tensorboard=False)
+    logger.scalars(3, "train", {"loss": 0.25})
+    logger.close()
+    assert log.read_text(encoding="utf-8").splitlines() == [
+        "step,phase,name,value",
+        "1,train,loss,0.5",
+        "2,train,loss,0.4",
+        "2,val,rmse,3",
+        "3,train,loss,0.25",
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]  # no temporary left

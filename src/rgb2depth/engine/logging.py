@@ -13,7 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
+from rgb2depth.data.io import atomic_path
+
 __all__ = ["RunLogger"]
+
+HEADER = ["step", "phase", "name", "value"]
+
+
+def _complete(row: list[str]) -> bool:
+    """A whole data row (a process killed while appending may leave a cut one)."""
+    if len(row) != 4 or not row[0].isdigit():
+        return False
+    try:
+        float(row[3])
+    except ValueError:
+        return False
+    return True
 
 
 class RunLogger:
@@ -22,7 +37,8 @@ class RunLogger:
     Args:
         run_dir: the run folder.
         resume_step: when resuming, rows of ``log.csv`` after this step (written by the
-            interrupted run after its last checkpoint) are dropped so none is doubled.
+            interrupted run after its last checkpoint) are dropped so none is doubled,
+            and so is a row cut short by a kill.
         tensorboard: write TensorBoard event files.
     """
 
@@ -31,15 +47,13 @@ class RunLogger:
     ) -> None:
         self.path = Path(run_dir) / "log.csv"
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        rows = [HEADER]
         if resume_step is not None and self.path.is_file():
-            with self.path.open(newline="", encoding="utf-8") as f:
-                rows = [r for r in csv.reader(f)]
-            kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= resume_step]
-            with self.path.open("w", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerows(kept)
-        elif resume_step is None or not self.path.is_file():
-            with self.path.open("w", newline="", encoding="utf-8") as f:
-                csv.writer(f).writerow(["step", "phase", "name", "value"])
+            with self.path.open(newline="", encoding="utf-8", errors="replace") as f:
+                rows += [r for r in csv.reader(f) if _complete(r) and int(r[0]) <= resume_step]
+        # Rewritten whole and renamed into place: a kill leaves the old log or the new one.
+        with atomic_path(self.path) as tmp, tmp.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
