@@ -13,6 +13,7 @@ drift from the code. Regenerate it with ``make docs`` (which sets
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from dataclasses import dataclass
@@ -231,6 +232,12 @@ CASES: list[Case] = [
         "model.safetensors",
     ),
     case(
+        "a model whose config.json has its depth range reversed",
+        "predict photo.png --model reversed-range-model --out new",
+        "reversed-range-model: config.json",
+        "lo <= hi",
+    ),
+    case(
         "an unknown test-time augmentation",
         "predict photo.png --tta spin --out new",
         "invalid choice: 'spin'",
@@ -295,6 +302,11 @@ def make_workdir(root: Path) -> None:
     broken = root / "broken-model"
     shutil.copytree(bundled_model_dir("faces-light"), broken)
     (broken / "model.safetensors").unlink()
+    reversed_range = root / "reversed-range-model"
+    shutil.copytree(bundled_model_dir("faces-light"), reversed_range)
+    config = json.loads((reversed_range / "config.json").read_text(encoding="utf-8"))
+    config["depth"]["range"] = config["depth"]["range"][::-1]
+    (reversed_range / "config.json").write_text(json.dumps(config), encoding="utf-8")
 
     config = {
         "data": {"root": "data", "size": [32, 32]},

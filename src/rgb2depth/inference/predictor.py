@@ -142,15 +142,18 @@ class Predictor:
         self.depth_range = (lo, hi)
         self.config = config
         self.source = source
+        try:
+            self._transform = build_transforms(
+                "none",
+                size=self.input_size,
+                depth_range=self.depth_range,
+                grayscale=self.grayscale,
+                train=False,
+            )
+        except InputError as e:  # a hand-edited config.json: say which file
+            raise InputError(f"{source or 'model'}: config.json: {e}") from None
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
-        self._transform = build_transforms(
-            "none",
-            size=self.input_size,
-            depth_range=self.depth_range,
-            grayscale=self.grayscale,
-            train=False,
-        )
 
     @classmethod
     def from_pretrained(
