@@ -129,7 +129,9 @@ CASES: list[Case] = [
         f"{TRAIN} data.grayscale=true model.kwargs.in_channels=3",
         "in_channels=3 disagrees with data.grayscale=true",
     ),
-    case("an unpaired training split", f"{TRAIN} data.root=unpaired", "unpaired", "paired split"),
+    case(
+        "an unpaired training split", f"{TRAIN} data.root=unpaired", "unpaired", "trains on pairs"
+    ),
     case("a dataset folder that does not exist", f"{TRAIN} data.root=nowhere", "nowhere"),
     case("a split the dataset lacks", f"{TRAIN} data.train_split=holdout", "holdout"),
     case("zero training steps", f"{TRAIN} schedule.steps=0", "schedule.steps"),

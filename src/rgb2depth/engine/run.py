@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import numpy as np
 import torch
+from torch.utils.data import Dataset
 
 from rgb2depth.config import RESUME_MAY_CHANGE, check_config, dump_config, load_config
 from rgb2depth.data.format import DatasetInfo
@@ -57,8 +58,9 @@ def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInf
 
 
 def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The configuration as a run saves it: ``model.kwargs`` with ``in_channels`` and
-    ``method`` with every option of the method (its defaults filled in).
+    """The configuration as a run saves it: ``model.kwargs`` with ``in_channels`` (for a
+    network that takes the image) and ``method`` with every option of the method (its
+    defaults filled in).
 
     Resolving a resolved config changes nothing. An unknown method is left as it is
     (building the method reports it).
@@ -76,7 +78,8 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
             f"{str(out['data']['grayscale']).lower()} ({channels} channel(s)); set "
             f"model.kwargs.in_channels={channels} too, or leave it out (it follows data.grayscale)"
         )
-    out["model"]["kwargs"] = {"in_channels": channels, **out["model"]["kwargs"]}
+    if takes_rgb:
+        out["model"]["kwargs"] = {"in_channels": channels, **out["model"]["kwargs"]}
     if name in METHODS:
         out["method"] = {"name": name, **method_defaults(name), **out["method"]}
     return out
@@ -152,6 +155,34 @@ def check_resume(config: dict[str, Any], run_dir: Path) -> None:
             f"--resume: schedule.steps={config['schedule']['steps']} is below the step of "
             f"the last checkpoint, {done} ({last}); give schedule.steps >= {done}"
         )
+
+
+def check_data_kind(config: dict[str, Any], info: DatasetInfo) -> None:
+    """Refuse a training split the method cannot use (an unpaired split for a paired
+    method), naming the methods that can."""
+    from rgb2depth.methods import METHODS
+
+    split, name = config["data"]["train_split"], config["method"]["name"]
+    if name not in METHODS or split not in info.splits or info.is_paired(split):
+        return  # (an unpaired method takes a paired split too: it ignores the pairing)
+    if METHODS[name].data == "paired":
+        able = sorted(n for n, m in METHODS.items() if m.data == "unpaired")
+        raise InputError(
+            f"data.train_split {split!r} of {config['data']['root']} is unpaired (RGB and "
+            f"depth of different samples), but method {name} trains on pairs; methods "
+            f"for unpaired data: {', '.join(able) or 'none yet'}"
+        )
+
+
+def build_train_data(kind: str, root: str | Path, split: str, transform: Any) -> Dataset:
+    """The training dataset a method declares: ``paired`` or ``unpaired`` samples."""
+    from rgb2depth.data import PairedDepthDataset, UnpairedDepthDataset
+
+    if kind == "paired":
+        return PairedDepthDataset(root, split, transform=transform)
+    if kind == "unpaired":
+        return UnpairedDepthDataset(root, split, transform=transform)
+    raise InputError(f"unknown method data kind {kind!r}; known: paired, unpaired")
 
 
 def _rgb_uint8(rgb: torch.Tensor) -> np.ndarray:
@@ -298,8 +329,8 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
             (all found before the run folder is created or changed).
         FloatingPointError: training diverged (the message says what to change).
     """
-    from rgb2depth.data import PairedDepthDataset
     from rgb2depth.data.transforms import build_transforms
+    from rgb2depth.engine.settings import TrainSettings
     from rgb2depth.engine.trainer import Trainer
     from rgb2depth.methods import MethodContext, build_method
     from rgb2depth.models import count_parameters, create_model, save_model_folder
@@ -317,16 +348,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
     info = prepare_data(config, progress=progress)
-    split = config["data"]["train_split"]
-    if split in info.splits and not info.is_paired(split):
-        from rgb2depth.methods import METHODS
-
-        raise InputError(
-            f"data.train_split {split!r} of {config['data']['root']} is unpaired (RGB and "
-            f"depth of different samples); the training methods here "
-            f"({', '.join(sorted(METHODS))}) need a paired split: generate or convert the "
-            "data without --unpaired"
-        )
+    check_data_kind(config, info)
     data = config["data"]
     channels = 1 if data["grayscale"] else 3
     torch.manual_seed(config["train"]["seed"])
@@ -347,34 +369,14 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         depth_range=info.depth_range,
         grayscale=data["grayscale"],
     )
-    train_ds = PairedDepthDataset(data["root"], data["train_split"], transform=transform)
-
-    t, s, lg = config["train"], config["schedule"], config["log"]
+    train_ds = build_train_data(method.data, data["root"], data["train_split"], transform)
+    t = config["train"]
     trainer = Trainer(
         method,
         train_ds,
         run_dir,
+        settings=TrainSettings.from_config(config, progress=progress and config["log"]["progress"]),
         evaluator=build_evaluator(config, info),
-        steps=s["steps"],
-        batch_size=t["batch_size"],
-        lr=t["lr"],
-        betas=tuple(t["betas"]),
-        weight_decay=t["weight_decay"],
-        optimizer=t["optimizer"],
-        grad_clip=t["grad_clip"],
-        amp=t["amp"],
-        device=t["device"],
-        seed=t["seed"],
-        scheduler=s["scheduler"],
-        warmup_steps=s["warmup_steps"],
-        decay_every=s["decay_every"],
-        decay_factor=s["decay_factor"],
-        log_every=lg["every"],
-        val_every=lg["val_every"],
-        ckpt_every=lg["ckpt_every"],
-        keep_checkpoints=lg["keep_checkpoints"],
-        workers=data["workers"],
-        progress=progress and lg["progress"],
     )
     # Everything is checked (on resume, the checkpoint has loaded too); only then does
     # the run folder appear, or its config.yaml change.

@@ -16,6 +16,7 @@ optimizer, scheduler and RNG states are all restored.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +37,7 @@ from rgb2depth.engine.checkpoint import (
 )
 from rgb2depth.engine.data import infinite_loader
 from rgb2depth.engine.logging import RunLogger
+from rgb2depth.engine.settings import TrainSettings
 from rgb2depth.errors import InputError
 from rgb2depth.methods import Method
 
@@ -116,22 +118,11 @@ class Trainer:
         method: what to train (its networks, steps and losses).
         train_data: a map-style dataset of samples (:mod:`rgb2depth.data.contract`).
         run_dir: where logs and checkpoints go.
+        settings: what to run with (:class:`~rgb2depth.engine.settings.TrainSettings`;
+            its defaults are the config schema's).
         evaluator: validation, called every ``val_every`` steps and at the end.
-        steps: training steps (one step = every optimisation step of the method once,
-            each repeated as it declares).
-        batch_size, lr, betas, weight_decay, optimizer: optimisation (per-step ``lr``
-            / ``betas`` of :class:`~rgb2depth.methods.OptimStep` take precedence).
-        grad_clip: maximum gradient norm per optimisation step; 0 or None: off.
-        amp: auto | off | bf16 | fp16 (see :func:`resolve_amp`).
-        device: auto | cpu | cuda | cuda:N.
-        seed: seeds the weights' initial RNG and the data order.
-        scheduler, warmup_steps, decay_every, decay_factor: the learning-rate schedule.
-        log_every, val_every, ckpt_every: intervals in steps (0: never; the last step
-            is always validated and checkpointed).
-        keep_checkpoints: how many checkpoints to keep.
-        workers: DataLoader worker processes.
-        progress: show a progress bar with the loss and the ETA.
         tensorboard: write TensorBoard event files.
+        **changes: fields of ``settings`` to change (``steps=10, lr=1e-3``).
     """
 
     def __init__(
@@ -140,69 +131,71 @@ class Trainer:
         train_data: Dataset,
         run_dir: str | Path,
         *,
+        settings: TrainSettings | None = None,
         evaluator: Evaluator | None = None,
-        steps: int = 1000,
-        batch_size: int = 8,
-        lr: float = 1e-4,
-        betas: tuple[float, float] | list[float] = (0.9, 0.999),
-        weight_decay: float = 0.0,
-        optimizer: str = "adam",
-        grad_clip: float | None = 1.0,
-        amp: str = "auto",
-        device: str | torch.device = "auto",
-        seed: int = 0,
-        scheduler: str = "constant",
-        warmup_steps: int = 0,
-        decay_every: int = 0,
-        decay_factor: float = 0.5,
-        log_every: int = 10,
-        val_every: int = 0,
-        ckpt_every: int = 0,
-        keep_checkpoints: int = 2,
-        workers: int = 0,
-        progress: bool = True,
         tensorboard: bool = True,
+        **changes: Any,
     ) -> None:
-        if steps < 1 or batch_size < 1:
-            raise InputError(f"steps and batch_size must be >= 1, got {steps} and {batch_size}")
-        if optimizer not in OPTIMIZERS:
+        try:
+            cfg = dataclasses.replace(settings or TrainSettings(), **changes)
+        except TypeError as e:  # an unknown setting
+            raise InputError(f"Trainer: {e}") from None
+        if cfg.steps < 1 or cfg.batch_size < 1:
             raise InputError(
-                f"unknown train.optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}"
+                f"steps and batch_size must be >= 1, got {cfg.steps} and {cfg.batch_size}"
+            )
+        if cfg.optimizer not in OPTIMIZERS:
+            raise InputError(
+                f"unknown train.optimizer {cfg.optimizer!r}; known: {', '.join(OPTIMIZERS)}"
             )
         if len(train_data) == 0:  # type: ignore[arg-type]
             raise InputError("the training split is empty")
+        self.settings = cfg
         self.method = method
         self.train_data = train_data
         self.run_dir = Path(run_dir)
         self.evaluator = evaluator
-        self.steps, self.batch_size, self.seed, self.lr = steps, batch_size, seed, lr
-        self.grad_clip = grad_clip or 0.0
-        self.device = resolve_device(device)
-        self.amp_dtype = resolve_amp(amp, self.device)
-        self.log_every, self.val_every, self.ckpt_every = log_every, val_every, ckpt_every
-        self.keep_checkpoints, self.workers = keep_checkpoints, workers
-        self.progress, self.tensorboard = progress, tensorboard
+        self.steps, self.batch_size, self.seed, self.lr = (
+            cfg.steps,
+            cfg.batch_size,
+            cfg.seed,
+            cfg.lr,
+        )
+        self.grad_clip = cfg.grad_clip or 0.0
+        self.device = resolve_device(cfg.device)
+        self.amp_dtype = resolve_amp(cfg.amp, self.device)
+        self.log_every, self.val_every, self.ckpt_every = (
+            cfg.log_every,
+            cfg.val_every,
+            cfg.ckpt_every,
+        )
+        self.keep_checkpoints, self.workers = cfg.keep_checkpoints, cfg.workers
+        self.progress, self.tensorboard = cfg.progress, tensorboard
 
         self.method.to(self.device)
         self.optim_steps = method.optim_steps()
         if not self.optim_steps:
             raise InputError(f"method {method.name!r} declares no optimisation step")
-        opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.AdamW
+        opt_cls = torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.AdamW
         self.optimizers = [
             opt_cls(
                 s.parameters,
-                lr=s.lr if s.lr is not None else lr,
-                betas=tuple(s.betas if s.betas is not None else betas),  # type: ignore[arg-type]
-                weight_decay=weight_decay,
+                lr=s.lr if s.lr is not None else cfg.lr,
+                betas=tuple(s.betas if s.betas is not None else cfg.betas),  # type: ignore[arg-type]
+                weight_decay=cfg.weight_decay,
             )
             for s in self.optim_steps
         ]
-        f = _lr_lambda(scheduler, steps, warmup_steps, decay_every, decay_factor)
+        f = _lr_lambda(
+            cfg.scheduler, cfg.steps, cfg.warmup_steps, cfg.decay_every, cfg.decay_factor
+        )
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(o, f) for o in self.optimizers]
         use_scaler = self.amp_dtype == torch.float16
         self.scalers = [
             torch.amp.GradScaler(self.device.type, enabled=use_scaler) for _ in self.optimizers
         ]
+        self._trainable = [p for p in method.parameters() if p.requires_grad]
+        self._step_ids = {s.name: {id(p) for p in s.parameters} for s in self.optim_steps}
         self.step = 0
         self.batches = 0
         self.last_metrics: dict[str, float] = {}
@@ -270,25 +263,38 @@ class Trainer:
         logs: dict[str, float] = {}
         single = len(self.optim_steps) == 1
         self.method.train()
+        self.method.on_step(self.step)  # a method's own schedules (repeats, loss weights)
         steps = zip(self.optim_steps, self.optimizers, self.scalers, strict=True)
         for ostep, opt, scaler in steps:
-            for _ in range(ostep.repeats):
-                batch = _to_device(next(data), self.device)
-                self.batches += 1
-                self.method.zero_grad(set_to_none=True)
-                with self._autocast():
-                    loss, terms = self.method.loss(ostep.name, batch)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(self._divergence(ostep.name, float(loss.detach())))
-                scaler.scale(loss).backward()
-                if self.grad_clip > 0:
+            clip = self.grad_clip if ostep.grad_clip is None else ostep.grad_clip
+            # only this step's parameters collect gradients (a generator step does not
+            # fill the critic's); parameters frozen by the method stay frozen
+            others = [p for p in self._trainable if id(p) not in self._step_ids[ostep.name]]
+            for p in others:
+                p.requires_grad_(False)
+            try:
+                for _ in range(ostep.repeats):
+                    batch = _to_device(next(data), self.device)
+                    self.batches += 1
+                    self.method.zero_grad(set_to_none=True)
+                    with self._autocast():
+                        loss, terms = self.method.loss(ostep.name, batch)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(self._divergence(ostep.name, float(loss.detach())))
+                    scaler.scale(loss).backward()
                     scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(ostep.parameters, self.grad_clip)
-                scaler.step(opt)
-                scaler.update()
+                    norm = torch.nn.utils.clip_grad_norm_(
+                        ostep.parameters, clip if clip and clip > 0 else float("inf")
+                    )
+                    scaler.step(opt)
+                    scaler.update()
+            finally:
+                for p in others:
+                    p.requires_grad_(True)
             prefix = "" if single else f"{ostep.name}/"
             logs[f"{prefix}loss"] = float(loss.detach())
             logs.update({f"{prefix}{k}": float(v) for k, v in terms.items()})
+            logs[f"{prefix}grad_norm"] = float(norm)
         for s in self.schedulers:
             s.step()
         self.step += 1

@@ -39,9 +39,13 @@ class OptimStep:
 
     Attributes:
         name: passed back to :meth:`Method.loss`.
-        parameters: what this step's optimizer updates.
-        repeats: how many times the step runs per training step (each on a new batch).
+        parameters: what this step's optimizer updates (only they collect gradients
+            while the step runs).
+        repeats: how many times the step runs per training step (each on a new batch);
+            a method may change it in :meth:`Method.on_step` (seed 000 halves its
+            critic iterations after 1000 generator updates).
         lr, betas: override the run's ``train.lr`` / ``train.betas`` for this step.
+        grad_clip: override the run's ``train.grad_clip`` for this step (0: off).
     """
 
     name: str
@@ -49,6 +53,7 @@ class OptimStep:
     repeats: int = 1
     lr: float | None = None
     betas: tuple[float, float] | None = None
+    grad_clip: float | None = None
 
 
 @dataclass
@@ -67,6 +72,13 @@ class Method(nn.Module):
     paper: ClassVar[str] = ""
     predicts_depth_from_rgb: ClassVar[bool] = True
     """False where ``self.model`` is not an RGB -> depth network (e.g. a depth autoencoder)."""
+    data: ClassVar[str] = "paired"
+    """What the method trains on: ``paired`` (RGB and depth of the same view,
+    :class:`~rgb2depth.data.PairedDepthDataset`) or ``unpaired`` (an RGB image and a
+    depth map drawn independently, :class:`~rgb2depth.data.UnpairedDepthDataset`)."""
+    example: ClassVar[dict[str, Any]] = {}
+    """A tiny run of the method for the generated tests: ``model`` ({name, kwargs}),
+    ``method`` (options), ``size`` ([H, W]) and ``grayscale``, each optional."""
 
     @dataclass
     class Options:
@@ -78,8 +90,19 @@ class Method(nn.Module):
         self.options = options
         self.context = context
 
+    def networks(self) -> dict[str, nn.Module]:
+        """Every network the method trains, by name; ``"model"`` is the deployed one."""
+        return {"model": self.model}
+
     def optim_steps(self) -> list[OptimStep]:
         raise NotImplementedError
+
+    def on_step(self, step: int) -> None:
+        """Called before training step ``step`` (0-based): a method's own schedules.
+
+        Anything it changes must follow from ``step`` alone, so that a resumed run
+        does what the uninterrupted one did. The default does nothing.
+        """
 
     def loss(self, step: str, batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -43,6 +43,9 @@ class Supervised(Method):
 
     name = "supervised"
     paper = "seeds 004 (light U-Net loss), 003 (perceptual alignment), 001 (MSE autoencoder)"
+    example: ClassVar[dict[str, Any]] = {
+        "model": {"name": "light_unet", "kwargs": {"channels": [4, 8, 8, 8, 8]}}
+    }
 
     @dataclass
     class Options:
@@ -97,6 +100,9 @@ class DepthAutoencoder(Method):
     name = "depth_autoencoder"
     paper = "this project: perceptual features for seed 003's loss without ImageNet weights"
     predicts_depth_from_rgb = False
+    example: ClassVar[dict[str, Any]] = {
+        "model": {"name": "depth_autoencoder", "kwargs": {"widths": [4, 8, 8]}}
+    }
 
     @dataclass
     class Options:
