@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import torch
 
-from rgb2depth.engine.run import build_train_data, resolve_config
+from rgb2depth.engine.run import resolve_config
 from rgb2depth.engine.trainer import Trainer
 from rgb2depth.methods import METHODS, MethodContext, build_method
 
@@ -62,7 +62,7 @@ def build(name: str, root: Path, run_dir: Path, **settings: Any) -> Trainer:
         depth_range=info.depth_range,
         grayscale=config["data"]["grayscale"],
     )
-    data = build_train_data(method.data, root, "train", transform)
+    data = method.train_data(root, "train", transform)
     return Trainer(
         method,
         data,

@@ -369,7 +369,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         depth_range=info.depth_range,
         grayscale=data["grayscale"],
     )
-    train_ds = build_train_data(method.data, data["root"], data["train_split"], transform)
+    train_ds = method.train_data(data["root"], data["train_split"], transform)
     t = config["train"]
     trainer = Trainer(
         method,

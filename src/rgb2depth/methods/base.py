@@ -23,10 +23,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from rgb2depth.errors import InputError
 
@@ -89,6 +91,14 @@ class Method(nn.Module):
         self.model = model
         self.options = options
         self.context = context
+
+    def train_data(self, root: str | Path, split: str, transform: Any) -> Dataset:
+        """The training dataset: by default the :attr:`data` kind of ``split`` of the
+        dataset folder ``root``, each sample through ``transform``. A method that needs
+        more (an extra folder of RGB-only photos) overrides this."""
+        from rgb2depth.engine.run import build_train_data
+
+        return build_train_data(self.data, root, split, transform)
 
     def networks(self) -> dict[str, nn.Module]:
         """Every network the method trains, by name; ``"model"`` is the deployed one."""
