@@ -89,3 +89,29 @@ def test_unpaired_halves_transformed_separately(tmp_path: Path, planes) -> None:
 
     UnpairedDepthDataset(tmp_path / "u", "train", transform=spy)[0]
     assert seen == [["rgb"], ["depth", "mask"]]
+
+
+def test_unpaired_alternate_groups_keeps_identities_apart(tmp_path: Path) -> None:
+    import json
+
+    from rgb2depth.data import UnpairedDepthDataset
+    from rgb2depth.data.synthetic import generate
+
+    root = tmp_path / "faces"
+    generate("faces", root, n=24, size=16, seed=0, progress=False)
+    groups = {}
+    for line in (root / "train" / "meta.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        groups[row["name"]] = row["group"]
+    ds = UnpairedDepthDataset(root, "train", domains="alternate_groups")
+    rgb_groups = {groups[n] for n in ds.rgb_names}
+    depth_groups = {groups[n] for n in ds.depth_names}
+    assert rgb_groups and depth_groups and not rgb_groups & depth_groups
+    assert rgb_groups | depth_groups == set(groups.values())
+    every = UnpairedDepthDataset(root, "train")
+    assert set(every.rgb_names) == set(groups) == set(every.depth_names)
+    with pytest.raises(InputError, match="unknown domains"):
+        UnpairedDepthDataset(root, "train", domains="halves")
+    (root / "train" / "meta.jsonl").unlink()
+    with pytest.raises(InputError, match=r"meta\.jsonl not found"):
+        UnpairedDepthDataset(root, "train", domains="alternate_groups")

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from rgb2depth.data.format import DatasetInfo, list_split, read_info
+from rgb2depth.data.format import DatasetInfo, list_split, read_groups, read_info
 from rgb2depth.data.io import read_depth, read_rgb
 from rgb2depth.errors import InputError
 
@@ -116,7 +116,12 @@ class UnpairedDepthDataset(Dataset):
     ``i % n_depth`` with ``shuffle_depth=False``. ``len`` is ``max(n_rgb, n_depth)``.
     The RGB half and the depth half are transformed in two separate calls.
 
-    Works on any split, paired or not: on a paired split it simply ignores the pairing.
+    Works on any split, paired or not. ``domains`` says which samples feed which half:
+    ``"all"`` takes every RGB image and every depth map of the split (on a paired split
+    this only ignores the pairing: the two halves still show the same identities);
+    ``"alternate_groups"`` takes RGB from the split's even-numbered groups and depth
+    from the odd ones (groups in sorted order, from ``meta.jsonl``), so that no
+    identity, liner or room is seen in both domains: seed 000's protocol on paired data.
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class UnpairedDepthDataset(Dataset):
         rgb_transform: Transform | None = None,
         depth_transform: Transform | None = None,
         shuffle_depth: bool = True,
+        domains: str = "all",
     ):
         self.root = Path(root)
         self.split = split
@@ -135,6 +141,24 @@ class UnpairedDepthDataset(Dataset):
         rgb = list_split(self.root, split, "rgb")
         depth = list_split(self.root, split, "depth")
         self.rgb_names, self.depth_names = sorted(rgb), sorted(depth)
+        if domains == "alternate_groups":
+            groups = read_groups(self.root, split)
+            missing = sorted(set(self.rgb_names + self.depth_names) - set(groups))
+            if missing:
+                raise InputError(
+                    f"{self.root}/{split}/meta.jsonl gives no group for {len(missing)} "
+                    f"sample(s) (e.g. {missing[0]})"
+                )
+            rank = {g: i for i, g in enumerate(sorted(set(groups.values()), key=str))}
+            self.rgb_names = [n for n in self.rgb_names if rank[groups[n]] % 2 == 0]
+            self.depth_names = [n for n in self.depth_names if rank[groups[n]] % 2 == 1]
+            if not self.rgb_names or not self.depth_names:
+                raise InputError(
+                    f"{self.root}/{split}: domains=alternate_groups needs at least two groups "
+                    f"with RGB and depth; got {len(rank)} group(s)"
+                )
+        elif domains != "all":
+            raise InputError(f"unknown domains {domains!r}; use all or alternate_groups")
         self.rgb_files = [rgb[n] for n in self.rgb_names]
         self.depth_files = [depth[n] for n in self.depth_names]
         self.rgb_transform = rgb_transform or transform

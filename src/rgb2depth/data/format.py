@@ -179,3 +179,25 @@ def list_split(root: str | Path, split: str, modality: str) -> dict[str, Path]:
     if not files:
         raise InputError(f"{folder} holds no {modality} file ({', '.join(exts)})")
     return files
+
+
+def read_groups(root: str | Path, split: str) -> dict[str, Any]:
+    """Map sample name -> its group (identity, liner, room) from ``split/meta.jsonl``.
+
+    Raises:
+        InputError: no ``meta.jsonl``, or a line without ``name`` and ``group``.
+    """
+    path = Path(root) / split / "meta.jsonl"
+    if not path.is_file():
+        raise InputError(f"{path} not found: the samples' groups are needed to split domains")
+    groups: dict[str, Any] = {}
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                groups[str(row["name"])] = row["group"]
+            except (ValueError, KeyError, TypeError):
+                raise InputError(f"{path}:{i}: expected JSON with 'name' and 'group'") from None
+    return groups
