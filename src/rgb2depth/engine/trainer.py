@@ -262,6 +262,7 @@ class Trainer:
     def _train_step(self, data: Iterator[dict[str, Any]]) -> dict[str, float]:
         logs: dict[str, float] = {}
         single = len(self.optim_steps) == 1
+        batch: dict[str, Any] | None = None
         self.method.train()
         self.method.on_step(self.step)  # a method's own schedules (repeats, loss weights)
         steps = zip(self.optim_steps, self.optimizers, self.scalers, strict=True)
@@ -270,12 +271,15 @@ class Trainer:
             # only this step's parameters collect gradients (a generator step does not
             # fill the critic's); parameters frozen by the method stay frozen
             others = [p for p in self._trainable if id(p) not in self._step_ids[ostep.name]]
+            if not ostep.freeze_others:
+                others = []
             for p in others:
                 p.requires_grad_(False)
             try:
-                for _ in range(ostep.repeats):
-                    batch = _to_device(next(data), self.device)
-                    self.batches += 1
+                for repeat in range(ostep.repeats):
+                    if not (ostep.shares_batch and repeat == 0 and batch is not None):
+                        batch = _to_device(next(data), self.device)
+                        self.batches += 1
                     self.method.zero_grad(set_to_none=True)
                     with self._autocast():
                         loss, terms = self.method.loss(ostep.name, batch)

@@ -48,6 +48,12 @@ class OptimStep:
             critic iterations after 1000 generator updates).
         lr, betas: override the run's ``train.lr`` / ``train.betas`` for this step.
         grad_clip: override the run's ``train.grad_clip`` for this step (0: off).
+        shares_batch: the step's first repeat takes the batch of the step before it
+            instead of a new one (pix2pix updates D, then G, on one batch and one fake).
+        freeze_others: while the step runs, the parameters of the other steps collect
+            no gradient (they are set ``requires_grad=False``). A step that computes
+            something with another step's network for that step to reuse (a generator's
+            fake, kept with its graph) sets False, and detaches what its own loss uses.
     """
 
     name: str
@@ -56,6 +62,8 @@ class OptimStep:
     lr: float | None = None
     betas: tuple[float, float] | None = None
     grad_clip: float | None = None
+    shares_batch: bool = False
+    freeze_others: bool = True
 
 
 @dataclass
