@@ -53,13 +53,54 @@ def add(group: str, name: str, config: str, what: str, *overrides: str) -> None:
     EXPERIMENTS.append(Experiment(name, group, config, what, tuple(overrides)))
 
 
+add(
+    "seed000-faces",
+    "faces-unsupervised",
+    "configs/faces-unsupervised-cpu.yaml",
+    "perceptual reconstruction (critic features + psi)",
+)
+add(
+    "seed000-faces",
+    "faces-cycle",
+    "configs/faces-cycle-cpu.yaml",
+    "cycle-consistency baseline (plain MAE)",
+)
+add(
+    "seed000-surfaces",
+    "surfaces-unsupervised",
+    "configs/surfaces-unsupervised-cpu.yaml",
+    "perceptual reconstruction (critic features + psi)",
+)
+add(
+    "seed000-surfaces",
+    "surfaces-cycle",
+    "configs/surfaces-cycle-cpu.yaml",
+    "cycle-consistency baseline (plain MAE)",
+)
+add("seed001", "cgan", "configs/faces-cgan-cpu.yaml", "cGAN: BCE + 100 MSE")
+add(
+    "seed001",
+    "autoencoder-mse",
+    "configs/faces-autoencoder-mse-cpu.yaml",
+    "the same generator, MSE only",
+)
+add("seed002", "pix2pix", "configs/faces-pix2pix-cpu.yaml", "pix2pix: BCE + 100 L1")
+add("seed002", "light-unet", "configs/faces-light-256-cpu.yaml", "light U-Net, seed 004's loss")
+
+
+RUNS = ROOT / "runs" / "repro"
+"""Where the runs go (``runs/repro-smoke`` for a ``--steps`` smoke run)."""
+
+
 def run_dir(e: Experiment) -> Path:
-    return ROOT / "runs" / "repro" / e.name
+    return RUNS / e.name
 
 
 def command(e: Experiment, steps: int | None) -> str:
     extra = [*e.overrides, *([f"schedule.steps={steps}"] if steps else [])]
-    return " ".join(["rgb2depth train", e.config, *extra, f"log.out=runs/repro/{e.name}"])
+    return " ".join(
+        ["rgb2depth train", e.config, *extra, f"log.out={run_dir(e).relative_to(ROOT)}"]
+    )
 
 
 def train(e: Experiment, steps: int | None, force: bool) -> tuple[dict, float | None]:
@@ -81,6 +122,10 @@ def train(e: Experiment, steps: int | None, force: bool) -> tuple[dict, float | 
     t0 = time.perf_counter()
     train_run(config, progress=sys.stderr.isatty())
     return config, time.perf_counter() - t0
+
+
+def result_file(e: Experiment) -> Path:
+    return run_dir(e) / "result.json"
 
 
 def score(e: Experiment, config: dict) -> dict[str, float]:
@@ -118,7 +163,7 @@ def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], 
         lines.append("| run | what | steps | train time | " + " | ".join(SHOWN) + " |")
         lines.append("|---|---|---:|---:|" + "---:|" * len(SHOWN))
         for e, config, m, seconds in chosen:
-            took = f"{seconds / 60:.1f} min" if seconds is not None else "(reused)"
+            took = f"{seconds / 60:.1f} min" if seconds is not None else "-"
             cells = [f"{m[k]:.4g}" for k in SHOWN]
             lines.append(
                 f"| {e.name} | {e.what} | {config['schedule']['steps']} | {took} | "
@@ -138,7 +183,13 @@ def main() -> int:
     ap.add_argument("--force", action="store_true", help="retrain runs that exist")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     ap.add_argument("--list", action="store_true", help="list the experiments and exit")
+    ap.add_argument(
+        "--render-only", action="store_true", help="write the page from the stored results"
+    )
     args = ap.parse_args()
+    global RUNS
+    if args.steps:
+        RUNS = ROOT / "runs" / "repro-smoke"
     if args.list:
         for e in EXPERIMENTS:
             print(f"{e.name:<28} {e.group:<18} {command(e, args.steps)}")
@@ -150,16 +201,25 @@ def main() -> int:
             f"unknown experiment(s) {unknown}; known: {', '.join(sorted(known))}", file=sys.stderr
         )
         return 2
-    rows = []
+    from rgb2depth.data.io import atomic_path
+
     for e in EXPERIMENTS:
-        if args.only and e.name not in args.only:
+        if args.render_only or (args.only and e.name not in args.only):
             continue
         print(f"== {e.name}: {command(e, args.steps)}", flush=True)
         config, seconds = train(e, args.steps, args.force)
+        if seconds is None and result_file(e).is_file():  # reused: keep its training time
+            seconds = json.loads(result_file(e).read_text(encoding="utf-8"))["seconds"]
         metrics = score(e, config)
         print(json.dumps({k: round(metrics[k], 4) for k in SHOWN}), flush=True)
-        rows.append((e, config, metrics, seconds))
-    from rgb2depth.data.io import atomic_path
+        record = {"config": config, "metrics": metrics, "seconds": seconds}
+        with atomic_path(result_file(e)) as tmp:
+            tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    rows = []  # every experiment that has a result, run now or before
+    for e in EXPERIMENTS:
+        if result_file(e).is_file():
+            r = json.loads(result_file(e).read_text(encoding="utf-8"))
+            rows.append((e, r["config"], r["metrics"], r["seconds"]))
 
     with atomic_path(args.out) as tmp:
         tmp.write_text(render(rows, args.steps), encoding="utf-8")

@@ -263,11 +263,17 @@ class Trainer:
         logs: dict[str, float] = {}
         single = len(self.optim_steps) == 1
         batch: dict[str, Any] | None = None
+        norm: torch.Tensor | None
+        upcoming = self.step + 1
+        log_now = bool(self.log_every) and (
+            upcoming % self.log_every == 0 or upcoming == self.steps
+        )
         self.method.train()
         self.method.on_step(self.step)  # a method's own schedules (repeats, loss weights)
         steps = zip(self.optim_steps, self.optimizers, self.scalers, strict=True)
         for ostep, opt, scaler in steps:
             clip = self.grad_clip if ostep.grad_clip is None else ostep.grad_clip
+            norm = None
             # only this step's parameters collect gradients (a generator step does not
             # fill the critic's); parameters frozen by the method stay frozen
             others = [p for p in self._trainable if id(p) not in self._step_ids[ostep.name]]
@@ -286,10 +292,14 @@ class Trainer:
                     if not torch.isfinite(loss):
                         raise FloatingPointError(self._divergence(ostep.name, float(loss.detach())))
                     scaler.scale(loss).backward()
-                    scaler.unscale_(opt)
-                    norm = torch.nn.utils.clip_grad_norm_(
-                        ostep.parameters, clip if clip and clip > 0 else float("inf")
-                    )
+                    if clip and clip > 0:
+                        scaler.unscale_(opt)
+                        norm = torch.nn.utils.clip_grad_norm_(ostep.parameters, clip)
+                    elif log_now:  # the norm is logged; without clipping, only then paid for
+                        scaler.unscale_(opt)
+                        norm = torch.nn.utils.get_total_norm(
+                            [p.grad for p in ostep.parameters if p.grad is not None]
+                        )
                     scaler.step(opt)
                     scaler.update()
             finally:
@@ -298,7 +308,8 @@ class Trainer:
             prefix = "" if single else f"{ostep.name}/"
             logs[f"{prefix}loss"] = float(loss.detach())
             logs.update({f"{prefix}{k}": float(v) for k, v in terms.items()})
-            logs[f"{prefix}grad_norm"] = float(norm)
+            if norm is not None:
+                logs[f"{prefix}grad_norm"] = float(norm)
         for s in self.schedulers:
             s.step()
         self.step += 1
