@@ -21,7 +21,8 @@ D on 4), same random data, same thread count. If the reference's modules import
 torchvision and it is not installed, a stub module stands in for it in this process
 only (the networks do not use it).
 
-Both sides: warm-up steps first, then the median of ``--runs`` timed steps.
+Both sides: warm-up steps first, then ``--runs`` steps of each, timed in turn (ours,
+reference, ours, ...) so that a change in load falls on both alike; the medians are shown.
 """
 
 from __future__ import annotations
@@ -65,20 +66,22 @@ class RandomPairs(Dataset):
         }
 
 
-def _median_s(step, warmup: int, runs: int) -> float:
-    for _ in range(warmup):
-        step()
-    times = []
+def _interleaved_medians(steps: list, warmup: int, runs: int) -> list[float]:
+    """Median seconds of each step function, timed in turn (A, B, A, B, ...) so that a
+    change in the machine's load falls on all of them alike."""
+    for step in steps:
+        for _ in range(warmup):
+            step()
+    times: list[list[float]] = [[] for _ in steps]
     for _ in range(runs):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for step, t in zip(steps, times, strict=True):
+            t0 = time.perf_counter()
+            step()
+            t.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
-def time_ours(
-    data: RandomPairs, base_width: int, warmup: int, runs: int, out: Path
-) -> dict[str, Any]:
+def make_ours(data: RandomPairs, base_width: int, steps: int, out: Path) -> dict[str, Any]:
     torch.manual_seed(0)
     model = create_model("pix2pix_unet", base_width=base_width)
     method = build_method(
@@ -90,7 +93,7 @@ def time_ours(
         method,
         data,
         out,
-        steps=warmup + runs,
+        steps=steps,
         batch_size=1,
         lr=2e-4,
         betas=(0.5, 0.999),
@@ -110,7 +113,7 @@ def time_ours(
 
     it = batches()
     return {
-        "s": _median_s(lambda: trainer._train_step(it), warmup, runs),
+        "step": lambda: trainer._train_step(it),
         "params": (count_parameters(method.model), count_parameters(method.discriminator)),
     }
 
@@ -134,9 +137,7 @@ def _accepts(fn, name: str) -> bool:
     return name in inspect.signature(fn).parameters
 
 
-def time_reference(
-    path: Path, data: RandomPairs, base_width: int, warmup: int, runs: int
-) -> dict[str, Any]:
+def make_reference(path: Path, data: RandomPairs, base_width: int) -> dict[str, Any]:
     net = _load_reference(path)
     torch.manual_seed(0)
     logits = _accepts(net.GANLoss.__init__, "gan_mode")
@@ -175,7 +176,7 @@ def time_reference(
         opt_g.step()
 
     return {
-        "s": _median_s(step, warmup, runs),
+        "step": step,
         "params": (count_parameters(g), count_parameters(d)),
         "loss": "BCEWithLogits (gan_mode vanilla)"
         if logits
@@ -200,15 +201,20 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ours = time_ours(data, args.base_width, args.warmup, args.runs, Path(tmp))
-    rows.append(("rgb2depth pix2pix (Trainer step)", ours))
-    if args.reference is not None:
+        total = args.warmup + args.runs
         rows.append(
-            (
-                "reference optimize_parameters",
-                time_reference(args.reference, data, args.base_width, args.warmup, args.runs),
-            )
+            ("rgb2depth pix2pix (Trainer step)", make_ours(data, args.base_width, total, Path(tmp)))
         )
+        if args.reference is not None:
+            rows.append(
+                (
+                    "reference optimize_parameters",
+                    make_reference(args.reference, data, args.base_width),
+                )
+            )
+        medians = _interleaved_medians([r["step"] for _, r in rows], args.warmup, args.runs)
+    for (_, r), s in zip(rows, medians, strict=True):
+        r["s"] = s
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"torch {torch.__version__}, {args.threads} thread(s), load average "
@@ -216,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"settings: batch 1, {args.size}x{args.size}, base width {args.base_width}, "
-        f"warm-up {args.warmup}, median of {args.runs} steps, CPU"
+        f"warm-up {args.warmup}, median of {args.runs} steps timed in turn, CPU"
     )
     print(f"{'implementation':36s} {'G params':>12s} {'D params':>10s} {'step (s)':>9s}")
     for name, r in rows:
