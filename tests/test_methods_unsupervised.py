@@ -453,3 +453,35 @@ def unpaired_32(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("unpaired32") / "faces"
     generate("faces", root, n=24, size=32, seed=0, unpaired=True, progress=False)
     return root
+
+
+def test_domains_alternate_groups_on_a_paired_split(tiny_faces: Path, tmp_path: Path) -> None:
+    """Seed 000's protocol on paired data: no identity in both domains."""
+    import json
+
+    from test_methods import build
+
+    trainer = build("unsupervised", tiny_faces, tmp_path, steps=1)
+    method = trainer.method
+    method.options.domains = "alternate_groups"
+    ds = method.train_data(tiny_faces, "train", None)
+    groups = {}
+    for line in (tiny_faces / "train" / "meta.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        groups[row["name"]] = row["group"]
+    rgb = {groups[n] for n in ds.rgb_names}
+    depth = {groups[n] for n in ds.depth_names}
+    assert rgb and depth and not rgb & depth
+    method.options.domains = "all"
+    every = method.train_data(tiny_faces, "train", None)
+    assert set(every.rgb_names) == set(every.depth_names) == set(groups)
+
+
+def test_unknown_domains_is_one_line(tiny_faces: Path, tmp_path: Path) -> None:
+    from rgb2depth.methods import MethodContext, build_method
+    from rgb2depth.models import create_model
+
+    model = create_model("style_generator", base_width=4, n_blocks=1)
+    ctx = MethodContext(in_channels=3, depth_units="mm", depth_range=(500.0, 1800.0))
+    with pytest.raises(InputError, match=r"method\.domains must be one of: all, alternate_groups"):
+        build_method({"name": "unsupervised", "domains": "halves"}, model, ctx)

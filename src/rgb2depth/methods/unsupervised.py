@@ -198,6 +198,9 @@ def _optim_params(module: nn.Module) -> list[nn.Parameter]:
 # --------------------------------------------------------------------------- options
 
 
+DOMAINS = ("all", "alternate_groups")
+
+
 @dataclass
 class _WGANOptions:
     """Options every method of this module takes (see the module docstring)."""
@@ -229,6 +232,12 @@ class _WGANOptions:
     """Adam's (beta1, beta2) of both steps (the paper: 0, 0.9)."""
     grad_clip: float | None = 0.0
     """Gradient clipping of both steps (0: off, as the paper); null: the run's train.grad_clip."""
+    domains: str = "all"
+    """Which training samples feed which domain: ``all`` (every RGB image and every depth
+    map of the split: on a split stored unpaired, ``rgb2depth generate --unpaired``, the
+    domains are already disjoint); ``alternate_groups`` (RGB from the even groups, depth
+    from the odd ones: seed 000's protocol on a paired split, so that no identity is in
+    both domains). See :class:`~rgb2depth.data.UnpairedDepthDataset`."""
 
 
 # --------------------------------------------------------------------------- methods
@@ -311,7 +320,17 @@ class Unsupervised(Method):
 
     # ------------------------------------------------------------------ options
 
+    def train_data(self, root: str | Path, split: str, transform: Any) -> Dataset:
+        """Unpaired samples of ``split``, its domains chosen by ``method.domains``."""
+        from rgb2depth.data import UnpairedDepthDataset
+
+        return UnpairedDepthDataset(root, split, transform=transform, domains=self.options.domains)
+
     def _check_options(self, o: Any) -> None:
+        if o.domains not in DOMAINS:
+            raise InputError(
+                f"method.domains must be one of: {', '.join(DOMAINS)}, got {o.domains!r}"
+            )
         _check_int("n_critic", o.n_critic, 1)
         _check_int("n_critic_halve_after", o.n_critic_halve_after, 0)
         _check_number("gp_weight", o.gp_weight)
@@ -617,7 +636,7 @@ class SemiSupervised(Unsupervised):
         """The split's unpaired samples, the RGB domain extended by ``extra_rgb``."""
         from rgb2depth.data import UnpairedDepthDataset
 
-        ds = UnpairedDepthDataset(root, split, transform=transform)
+        ds = UnpairedDepthDataset(root, split, transform=transform, domains=self.options.domains)
         base = Path(str(self.options.extra_rgb)) if self.extra_files else None
         for path in self.extra_files:
             assert base is not None
