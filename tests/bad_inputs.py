@@ -150,6 +150,17 @@ CASES: list[Case] = [
         "light_unet has no pretrained encoder",
     ),
     case("an unknown method", f"{TRAIN} method.name=gan", "unknown method 'gan'", "supervised"),
+    case(
+        "a discriminator built for another size",
+        f"{TRAIN} method.name=cgan",
+        "network 'discriminator'",
+        "96x96",
+    ),
+    case(
+        "an unknown critic",
+        f"{TRAIN} data.root=unpaired method.name=unsupervised method.critic=resnet",
+        "resnet",
+    ),
     case("a misspelt method option", f"{TRAIN} method.lss=mse", "'method.lss'"),
     case("an unknown loss", f"{TRAIN} method.loss=huber", "huber"),
     case("a misspelt generate setting", f"{TRAIN} data.root=new data.generate.knd=faces", "knd"),

@@ -363,6 +363,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         depth_range=(float(info.depth_range[0]), float(info.depth_range[1])),
     )
     method = build_method(config["method"], model, context)
+    method.check_size(*data["size"])
     transform = build_transforms(
         data["preset"],
         size=data["size"],

@@ -115,6 +115,24 @@ class Method(nn.Module):
     def optim_steps(self) -> list[OptimStep]:
         raise NotImplementedError
 
+    def check_size(self, height: int, width: int) -> None:
+        """Refuse, before anything is written, a training size (``data.size``) that one of
+        the method's networks cannot take; the default checks every network in
+        :meth:`networks` against its registered stride, minimum and fixed size.
+
+        Raises:
+            InputError: naming the network and the sizes it takes.
+        """
+        from rgb2depth.models.registry import check_network_size
+
+        for role, net in self.networks().items():
+            try:
+                check_network_size(net, height, width)
+            except InputError as e:
+                raise InputError(
+                    f"data.size {height}x{width}: method {self.name}'s network {role!r}: {e}"
+                ) from None
+
     def on_step(self, step: int) -> None:
         """Called before training step ``step`` (0-based): a method's own schedules.
 

@@ -252,6 +252,26 @@ def check_input_size(
         raise InputError(f"{model_name} needs height and width that are {rule}, got {h}x{w}")
 
 
+def check_network_size(net: nn.Module, height: int, width: int) -> None:
+    """Check, without computing anything, that the registered network ``net`` (an
+    instance, as built) takes inputs of ``height`` x ``width``: its stride, minimum size
+    and fixed ``image_size`` as built, else as registered.
+
+    Raises:
+        InputError: the size is not one the network takes (the message says which are).
+    """
+    entry = next((e for e in _REGISTRY.values() if type(net) is e.builder), None)
+    if entry is None:
+        return  # not a registered network: its own forward checks what it takes
+    check_input_size(
+        torch.empty(1, 1, height, width, device="meta"),
+        int(getattr(net, "stride", entry.stride)),
+        entry.name,
+        min_size=int(getattr(net, "min_size", entry.min_size)),
+        size=getattr(net, "image_size", None),
+    )
+
+
 def image_size_pair(value: Any, model_name: str, stride: int, min_size: int = 0) -> tuple[int, int]:
     """An ``image_size`` setting (S or (H, W)) as an (H, W) pair the model accepts.
 
