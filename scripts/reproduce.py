@@ -70,12 +70,15 @@ add(
     "surfaces-unsupervised",
     "configs/surfaces-unsupervised-cpu.yaml",
     "perceptual reconstruction (critic features + psi)",
+    "schedule.steps=2000",  # half the config's 4000 (and gamma's ramp): fits one session
+    "method.gamma_steps=2000",
 )
 add(
     "seed000-surfaces",
     "surfaces-cycle",
     "configs/surfaces-cycle-cpu.yaml",
     "cycle-consistency baseline (plain MAE)",
+    "schedule.steps=2000",
 )
 add("seed001", "cgan", "configs/faces-cgan-cpu.yaml", "cGAN: BCE + 100 MSE")
 add(
