@@ -17,6 +17,7 @@ from rgb2depth.models import (
     load_model_folder,
     save_model_folder,
 )
+from test_models import SMALL
 
 NAME = "light_unet"
 KWARGS = {"channels": (4, 6, 8, 8, 10)}
@@ -62,29 +63,8 @@ def test_round_trip_gives_the_same_outputs(saved):
         assert torch.equal(v, loaded.state_dict()[k]), k
 
 
-# Small settings of every registered model, so that a round trip of each takes
-# milliseconds; a model missing here is tested at its (possibly large) defaults.
-SMALL: dict[str, dict] = {
-    "light_unet": {"channels": (4, 6, 8, 8, 10)},
-    "unet_baseline": {"base_width": 4},
-    "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
-    "depth_autoencoder": {"widths": (2, 3, 4)},
-    "dcgan_critic": {"base_width": 2},
-    "patchgan_critic": {"base_width": 2},
-    "resnet18_generator": {"base_width": 4},
-    "unet_generator": {"base_width": 4},
-    "style_generator": {"base_width": 4, "n_blocks": 2},
-    "face_cgan_discriminator": {"widths": (4, 6, 8, 10), "image_size": 32},
-    "face_siamese": {"widths": (4, 6, 8, 8, 8), "image_size": 64},
-    "pix2pix_unet": {"base_width": 2},
-    "pix2pix_patchgan": {"base_width": 4},
-    "densenet_depth": {
-        "growth_rate": 4,
-        "init_features": 8,
-        "block_config": (1, 1, 1, 1),
-        "decoder_width": 32,
-    },
-}
+# Small settings of every registered model (tests/test_models.py), so that a round trip of
+# each takes milliseconds.
 
 
 @pytest.mark.parametrize("name", list_models())

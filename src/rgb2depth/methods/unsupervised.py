@@ -586,16 +586,7 @@ class SemiSupervised(Unsupervised):
 
     name = "semisupervised"
     paper = "seed 000, Appendix C: supervised pretraining, then Algorithm 1 with extra RGB"
-    example: ClassVar[dict[str, Any]] = {
-        "model": {"name": "style_generator", "kwargs": {"base_width": 4, "n_blocks": 1}},
-        "method": {
-            "critic_kwargs": {"base_width": 2},
-            "n_critic": 2,
-            "n_critic_halve_after": 1,
-            "gamma_steps": 2,
-            "lambda_rec": 10.0,
-        },
-    }
+    # (its example for the generated tests is Unsupervised's)
 
     @dataclass
     class Options(Unsupervised.Options):
