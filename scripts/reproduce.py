@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = ("rmse", "mae", "abs_rel", "delta1")
@@ -141,6 +142,25 @@ def score(e: Experiment, config: dict) -> dict[str, float]:
     )
 
 
+def best_constant(root: str | Path) -> dict[str, float]:
+    """The training split's mean depth map (its depth domain, when unpaired), scored on the
+    test split like the runs: what a network must beat to have learnt anything."""
+    from rgb2depth.baselines import MeanDepthMap
+    from rgb2depth.data import PairedDepthDataset, UnpairedDepthDataset
+    from rgb2depth.data.datasets import load_depth
+    from rgb2depth.data.format import read_info
+    from rgb2depth.evaluation import evaluate_predictor
+
+    info = read_info(root)
+    if info.is_paired("train"):
+        samples: Any = PairedDepthDataset(root, "train")
+    else:
+        files = UnpairedDepthDataset(root, "train").depth_files
+        samples = (dict(zip(("depth", "mask"), load_depth(f, info), strict=True)) for f in files)
+    const = MeanDepthMap.fit(samples).mean[0].numpy()
+    return evaluate_predictor(lambda rgb: const, root, split="test", progress=False)
+
+
 def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], steps) -> str:
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
@@ -165,6 +185,13 @@ def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], 
         lines += ["", f"## {title}", ""]
         lines.append("| run | what | steps | train time | " + " | ".join(SHOWN) + " |")
         lines.append("|---|---|---:|---:|" + "---:|" * len(SHOWN))
+        root = chosen[0][1]["data"]["root"]
+        const = best_constant(root)
+        lines.append(
+            f"| best constant | the training depth maps' mean, `{Path(root).name}` | - | - | "
+            + " | ".join(f"{const[k]:.4g}" for k in SHOWN)
+            + " |"
+        )
         for e, config, m, seconds in chosen:
             took = f"{seconds / 60:.1f} min" if seconds is not None else "-"
             cells = [f"{m[k]:.4g}" for k in SHOWN]
