@@ -24,7 +24,17 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOWN = ("rmse", "mae", "abs_rel", "delta1")
+SHOWN = ("rmse", "mae", "abs_rel", "delta1", "rmse_median_aligned")
+"""The metrics of the tables; ``rmse_median_aligned``: RMSE after scaling each prediction
+by median(gt) / median(pred) (``rgb2depth evaluate --align median``): shape, not scale."""
+
+
+def _with_aligned(predict: Any, root: str | Path) -> dict[str, float]:
+    from rgb2depth.evaluation import evaluate_predictor
+
+    metrics = evaluate_predictor(predict, root, split="test", progress=False)
+    aligned = evaluate_predictor(predict, root, split="test", align="median", progress=False)
+    return {**metrics, "rmse_median_aligned": aligned["rmse"]}
 
 
 @dataclass(frozen=True)
@@ -134,12 +144,9 @@ def result_file(e: Experiment) -> Path:
 
 def score(e: Experiment, config: dict) -> dict[str, float]:
     from rgb2depth import Predictor
-    from rgb2depth.evaluation import evaluate_predictor
 
     predictor = Predictor.from_pretrained(run_dir(e) / "model", device="cpu")
-    return evaluate_predictor(
-        lambda rgb: predictor.predict(rgb), config["data"]["root"], split="test", progress=False
-    )
+    return _with_aligned(predictor.predict, config["data"]["root"])
 
 
 def best_constant(root: str | Path) -> dict[str, float]:
@@ -149,7 +156,6 @@ def best_constant(root: str | Path) -> dict[str, float]:
     from rgb2depth.data import PairedDepthDataset, UnpairedDepthDataset
     from rgb2depth.data.datasets import load_depth
     from rgb2depth.data.format import read_info
-    from rgb2depth.evaluation import evaluate_predictor
 
     info = read_info(root)
     if info.is_paired("train"):
@@ -158,7 +164,7 @@ def best_constant(root: str | Path) -> dict[str, float]:
         files = UnpairedDepthDataset(root, "train").depth_files
         samples = (dict(zip(("depth", "mask"), load_depth(f, info), strict=True)) for f in files)
     const = MeanDepthMap.fit(samples).mean[0].numpy()
-    return evaluate_predictor(lambda rgb: const, root, split="test", progress=False)
+    return _with_aligned(lambda rgb: const, root)
 
 
 def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], steps) -> str:
@@ -171,7 +177,10 @@ def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], 
         "Written by `python scripts/reproduce.py` from what it measured; every row names the",
         "config and the command that trained it. Scores follow `rgb2depth evaluate`'s protocol",
         "(the dataset's units, valid pixels, per-image metrics averaged over images, no",
-        "alignment) on the test split of each run's own dataset. CPU-scale configs shrink the",
+        "alignment; the last column scales each prediction by median(gt) / median(pred)",
+        "first, so it measures shape rather than scale) on the test split of each run's",
+        "own dataset. A best-constant row (the training depth maps' mean) shows what a",
+        "network must beat to have learnt anything. CPU-scale configs shrink the",
         "papers' settings (each config says how), so the numbers compare methods under one",
         "budget here; they are not the papers' numbers.",
         "",
