@@ -24,17 +24,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOWN = ("rmse", "mae", "abs_rel", "delta1", "rmse_median_aligned")
-"""The metrics of the tables; ``rmse_median_aligned``: RMSE after scaling each prediction
-by median(gt) / median(pred) (``rgb2depth evaluate --align median``): shape, not scale."""
+SHOWN = ("rmse", "mae", "abs_rel", "delta1", "rmse_aligned")
+"""The metrics of the tables (``-`` where one does not apply: signed surface heights get
+the linear metrics only); ``rmse_aligned``: RMSE after aligning each prediction to its
+ground truth (``rgb2depth evaluate --align``): by median(gt) / median(pred) for depth,
+by a least-squares scale and shift for signed heights; it measures shape, not scale."""
 
 
 def _with_aligned(predict: Any, root: str | Path) -> dict[str, float]:
+    from rgb2depth.data.format import read_info
     from rgb2depth.evaluation import evaluate_predictor
 
+    align = "median" if read_info(root).depth_range[0] >= 0 else "lstsq"
     metrics = evaluate_predictor(predict, root, split="test", progress=False)
-    aligned = evaluate_predictor(predict, root, split="test", align="median", progress=False)
-    return {**metrics, "rmse_median_aligned": aligned["rmse"]}
+    aligned = evaluate_predictor(predict, root, split="test", align=align, progress=False)
+    return {**metrics, "rmse_aligned": aligned["rmse"]}
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,19 @@ def train(e: Experiment, steps: int | None, force: bool) -> tuple[dict, float | 
     return config, time.perf_counter() - t0
 
 
+def logged_seconds(log: Path) -> float | None:
+    """Training time from a run's ``log.csv``: its last step over its logged steps/s."""
+    import csv
+
+    last = None
+    if log.is_file():
+        with log.open(encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row["name"] == "steps_per_s":
+                    last = row
+    return int(last["step"]) / float(last["value"]) if last else None
+
+
 def result_file(e: Experiment) -> Path:
     return run_dir(e) / "result.json"
 
@@ -167,6 +184,10 @@ def best_constant(root: str | Path) -> dict[str, float]:
     return _with_aligned(lambda rgb: const, root)
 
 
+def _cell(metrics: dict[str, float], key: str) -> str:
+    return f"{metrics[key]:.4g}" if key in metrics else "-"
+
+
 def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], steps) -> str:
     machine = (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
@@ -177,8 +198,9 @@ def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], 
         "Written by `python scripts/reproduce.py` from what it measured; every row names the",
         "config and the command that trained it. Scores follow `rgb2depth evaluate`'s protocol",
         "(the dataset's units, valid pixels, per-image metrics averaged over images, no",
-        "alignment; the last column scales each prediction by median(gt) / median(pred)",
-        "first, so it measures shape rather than scale) on the test split of each run's",
+        "alignment; the last column aligns each prediction first, by median(gt) /",
+        "median(pred), or by a least-squares scale and shift for signed surface heights,",
+        "so it measures shape rather than scale) on the test split of each run's",
         "own dataset. A best-constant row (the training depth maps' mean) shows what a",
         "network must beat to have learnt anything. CPU-scale configs shrink the",
         "papers' settings (each config says how), so the numbers compare methods under one",
@@ -198,12 +220,12 @@ def render(rows: list[tuple[Experiment, dict, dict[str, float], float | None]], 
         const = best_constant(root)
         lines.append(
             f"| best constant | the training depth maps' mean, `{Path(root).name}` | - | - | "
-            + " | ".join(f"{const[k]:.4g}" for k in SHOWN)
+            + " | ".join(_cell(const, k) for k in SHOWN)
             + " |"
         )
         for e, config, m, seconds in chosen:
             took = f"{seconds / 60:.1f} min" if seconds is not None else "-"
-            cells = [f"{m[k]:.4g}" for k in SHOWN]
+            cells = [_cell(m, k) for k in SHOWN]
             lines.append(
                 f"| {e.name} | {e.what} | {config['schedule']['steps']} | {took} | "
                 + " | ".join(cells)
@@ -249,8 +271,10 @@ def main() -> int:
         config, seconds = train(e, args.steps, args.force)
         if seconds is None and result_file(e).is_file():  # reused: keep its training time
             seconds = json.loads(result_file(e).read_text(encoding="utf-8"))["seconds"]
+        if seconds is None:  # reused, never scored: the training's own rate from its log
+            seconds = logged_seconds(run_dir(e) / "log.csv")
         metrics = score(e, config)
-        print(json.dumps({k: round(metrics[k], 4) for k in SHOWN}), flush=True)
+        print(json.dumps({k: round(metrics[k], 4) for k in SHOWN if k in metrics}), flush=True)
         record = {"config": config, "metrics": metrics, "seconds": seconds}
         with atomic_path(result_file(e)) as tmp:
             tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
