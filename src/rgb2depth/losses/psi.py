@@ -259,7 +259,7 @@ class Psi(nn.Module):
         return f"sigma={self.sigma}, luminance={self.luminance}, gamma_clip={self.gamma_clip}"
 
 
-class PsiLoss(nn.Module):
+class PsiLoss(Psi):
     """Module form of :func:`psi_loss`; keyword-only settings are fixed at construction."""
 
     def __init__(
@@ -270,14 +270,10 @@ class PsiLoss(nn.Module):
         luminance: tuple[float, float, float] = LUMINANCE,
         gamma_clip: tuple[float, float] = GAMMA_CLIP,
     ) -> None:
-        super().__init__()
-        _check_settings(sigma, luminance, gamma_clip)
+        super().__init__(sigma=sigma, luminance=luminance, gamma_clip=gamma_clip)
         self.normalise = normalise
-        self.sigma = sigma
-        self.luminance = luminance
-        self.gamma_clip = gamma_clip
 
-    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:  # type: ignore[override]
         return psi_loss(
             a,
             b,
@@ -288,4 +284,4 @@ class PsiLoss(nn.Module):
         )
 
     def extra_repr(self) -> str:
-        return f"normalise={self.normalise}, sigma={self.sigma}"
+        return f"normalise={self.normalise}, {super().extra_repr()}"
