@@ -125,3 +125,29 @@ def test_method_resumes_to_the_uninterrupted_result(
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), (name, k)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_optimisation_step_logs_its_gradient_norm(
+    name: str, tiny_faces: Path, unpaired_faces: Path, tmp_path: Path
+) -> None:
+    trainer = build(name, data_for(name, tiny_faces, unpaired_faces), tmp_path, steps=2)
+    trainer.fit()
+    with (tmp_path / "log.csv").open(encoding="utf-8") as f:
+        rows = {(int(r["step"]), r["name"]): float(r["value"]) for r in csv.DictReader(f)}
+    steps = trainer.method.optim_steps()
+    names = ["grad_norm"] if len(steps) == 1 else [f"{s.name}/grad_norm" for s in steps]
+    for step in (1, 2):
+        for key in names:
+            value = rows[(step, key)]
+            assert math.isfinite(value) and value > 0, (name, step, key, value)
+
+
+def test_logged_gradient_norm_is_taken_before_clipping(tiny_faces: Path, tmp_path: Path) -> None:
+    norms = []
+    for clip in (0.0, 1e-6):
+        build("supervised", tiny_faces, tmp_path / str(clip), steps=1, grad_clip=clip).fit()
+        with (tmp_path / str(clip) / "log.csv").open(encoding="utf-8") as f:
+            norms += [float(r["value"]) for r in csv.DictReader(f) if r["name"] == "grad_norm"]
+    assert len(norms) == 2 and norms[0] > 1e-3
+    assert norms[0] == pytest.approx(norms[1], rel=1e-6)
