@@ -415,6 +415,47 @@ def test_encoder_weights_for_a_network_without_an_encoder(
     assert not out.exists()
 
 
+def test_train_starts_from_model_init(config_file: Path, run: Path, tmp_path: Path, capsys) -> None:
+    """model.init: every weight starts from the named model (lr ~0 keeps them), and the
+    saved model records where it started."""
+    from rgb2depth.models import load_model_folder
+
+    out = tmp_path / "finetuned"
+    code, _, err = run_cli(
+        capsys,
+        "train",
+        config_file,
+        f"log.out={out}",
+        f"model.init={run / 'model'}",
+        "train.lr=1e-12",
+        "schedule.steps=1",
+        "--quiet",
+    )
+    assert code == 0, err
+    start, _ = load_model_folder(run / "model")
+    tuned, tuned_config = load_model_folder(out / "model")
+    for key, value in start.state_dict().items():
+        if value.is_floating_point() and "running" not in key:
+            torch.testing.assert_close(tuned.state_dict()[key], value, atol=1e-6, rtol=0)
+    assert tuned_config["trained"]["init"] == str(run / "model")
+
+
+@pytest.mark.parametrize(
+    ("init", "fragments"),
+    [
+        ("no-such-model", ["model.init: unknown model 'no-such-model'", "bundled:"]),
+        ("faces-light", ["model.init: faces-light is light_unet with settings", "same network"]),
+    ],
+)
+def test_train_refuses_a_model_init_that_does_not_fit(
+    config_file: Path, tmp_path: Path, capsys, init: str, fragments: list[str]
+) -> None:
+    out = tmp_path / "run"
+    code, _, err = run_cli(capsys, "train", config_file, f"log.out={out}", f"model.init={init}")
+    assert_one_line_error(code, err, "train", *fragments)
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("network", "fragments"),
     [

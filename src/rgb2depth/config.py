@@ -333,6 +333,15 @@ SPECS: dict[str, dict[str, Spec]] = {
             nullable=True,
             what="a file path",
         ),
+        # fine-tuning: every weight of the network starts from a trained model of the
+        # same network and settings (a bundled name or a saved model folder)
+        "init": Text(
+            None,
+            "start from a trained model's weights: a bundled name or model folder (null: none)",
+            ("faces-light", "runs/mine/model"),
+            nullable=True,
+            what="a model name or folder",
+        ),
     },
     "method": {
         "name": Text(

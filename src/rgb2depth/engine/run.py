@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import fnmatch
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -304,6 +305,42 @@ def load_encoder_weights(model: torch.nn.Module, name: str, path: str | Path) ->
     loader(path)
 
 
+def initial_weights(config: dict[str, Any]) -> dict[str, torch.Tensor] | None:
+    """The weights ``model.init`` names, checked against ``model.name`` and ``model.kwargs``.
+
+    Returns:
+        The state dict to start from, or None when ``model.init`` is null.
+
+    Raises:
+        InputError: an unknown model or broken folder, or a model of another network or
+            other settings (the message shows both).
+    """
+    from rgb2depth.inference.predictor import find_model_folder
+    from rgb2depth.models import get_entry, load_model_folder
+
+    init = config["model"]["init"]
+    if init is None:
+        return None
+    try:
+        folder = find_model_folder(init)
+    except InputError as e:
+        raise InputError(f"model.init: {e}") from None
+    net, saved = load_model_folder(folder)
+
+    def settings(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:  # defaults filled in
+        return cast(dict[str, Any], json.loads(json.dumps({**get_entry(name).defaults, **kwargs})))
+
+    want = (config["model"]["name"], settings(config["model"]["name"], config["model"]["kwargs"]))
+    name = saved["model"]["name"]
+    got = (name, settings(name, saved["model"].get("kwargs", {})))
+    if got != want:
+        raise InputError(
+            f"model.init: {init} is {got[0]} with settings {got[1]}, but this run trains "
+            f"{want[0]} with settings {want[1]}; they must be the same network"
+        )
+    return net.state_dict()
+
+
 def _write_config(run_dir: Path, config: dict[str, Any]) -> None:
     """Create the run folder and write ``config.yaml``; a refusal is the user's to fix."""
     created = not run_dir.exists()
@@ -347,6 +384,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         raise InputError(
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
+    init_state = None if resume else initial_weights(config)
     info = prepare_data(config, progress=progress)
     check_data_kind(config, info)
     data = config["data"]
@@ -357,6 +395,8 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
     model = create_model(config["model"]["name"], **kwargs)
     if config["model"]["encoder_weights"] and not resume:
         load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
+    if init_state is not None:
+        model.load_state_dict(init_state)
     context = MethodContext(
         in_channels=channels,
         depth_units=info.depth_units,
@@ -397,6 +437,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
             },
             "trained": {
                 "method": config["method"],
+                "init": config["model"]["init"],
                 "dataset": info.name,
                 "dataset_kind": info.kind,
                 "steps": trainer.step,

@@ -54,6 +54,24 @@ def bundled_model_dir(name: str) -> Path:
     return _weights_root() / name
 
 
+def find_model_folder(name_or_path: str | Path) -> Path:
+    """The folder of a saved model given by path, or of a bundled model given by name.
+
+    Raises:
+        InputError: neither an existing path nor a bundled name.
+    """
+    path = Path(name_or_path)
+    if not path.exists() and str(name_or_path) in bundled_models():
+        return bundled_model_dir(str(name_or_path))
+    if not path.exists():
+        known = ", ".join(bundled_models()) or "none"
+        raise InputError(
+            f"unknown model {str(name_or_path)!r}: not a model folder and not a bundled "
+            f"model (bundled: {known})"
+        )
+    return path
+
+
 def _as_rgb_image(image: Any, fit: tuple[int, int]) -> tuple[Any, tuple[int, int]]:
     """A path, PIL image or array -> (RGB PIL image, its full (H, W)).
 
@@ -166,16 +184,7 @@ class Predictor:
         """
         from rgb2depth.models import load_model_folder
 
-        path = Path(name_or_path)
-        if not path.exists() and str(name_or_path) in bundled_models():
-            path = bundled_model_dir(str(name_or_path))
-        elif not path.exists():
-            known = ", ".join(bundled_models()) or "none"
-            raise InputError(
-                f"unknown model {str(name_or_path)!r}: not a model folder and not a bundled "
-                f"model (bundled: {known})"
-            )
-        model, config = load_model_folder(path)
+        model, config = load_model_folder(find_model_folder(name_or_path))
         return cls(model, config, device=device, source=str(name_or_path))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
