@@ -808,6 +808,18 @@ PRESETS: dict[str, Preset] = {
         "seed 003: horizontal flip, RGB channel swap with p = 0.25",
         lambda size: [Resize(size), RandomHorizontalFlip(), RandomChannelSwap(p=0.25)],
     ),
+    "faces": Preset(
+        "the seeds' augmentations for face photos: horizontal flip, rotation up to 10 degrees "
+        "(004), RGB channel swap with p = 0.25 (003), gamma and Gaussian blur (000)",
+        lambda size: [
+            Resize(size),
+            RandomHorizontalFlip(),
+            RandomRotation(max_degrees=10.0),
+            RandomChannelSwap(p=0.25),
+            RandomGamma(),
+            RandomGaussianBlur(),
+        ],
+    ),
     "unsupervised": Preset(
         "seed 000: horizontal flip, gamma, histogram equalisation, Gaussian blur",
         lambda size: [
