@@ -7,6 +7,7 @@ with one worker per core (``rgb2depth generate``: rendering plus 8-bit RGB and
 targets of the issue are judged on the default command (all cores).
 
     python benchmarks/bench_generate.py [--size 128] [--n 200] [--kinds faces surfaces rooms]
+    python benchmarks/bench_generate.py --kinds faces --framing face   # face mode's crops
 """
 
 from __future__ import annotations
@@ -36,22 +37,39 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def bench_render(kind: str, n: int, size: int) -> float:
+def bench_render(kind: str, n: int, size: int, framing: str = "full") -> float:
+    from rgb2depth.data.synthetic.framing import render_framed
+
     k = get_kind(kind)
     groups = [
         k.sample_group(scene_rng(0, kind, 0, g)) for g in range(max(1, n // k.views_per_group))
     ]
-    k.render(groups[0], scene_rng(0, kind, 1, 0), size, size)  # warm-up
+
+    def render(group, rng):
+        if framing == "face":
+            return render_framed(k, group, rng, size, size)
+        return k.render(group, rng, size, size)
+
+    render(groups[0], scene_rng(0, kind, 1, 0))  # warm-up
     t0 = time.perf_counter()
     for i in range(n):
-        k.render(groups[i % len(groups)], scene_rng(0, kind, 1, i), size, size)
+        render(groups[i % len(groups)], scene_rng(0, kind, 1, i))
     return n / (time.perf_counter() - t0)
 
 
-def bench_generate(kind: str, n: int, size: int, workers: int) -> float:
+def bench_generate(kind: str, n: int, size: int, workers: int, framing: str = "full") -> float:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        generate(kind, Path(tmp) / "d", n=n, size=size, seed=0, progress=False, workers=workers)
+        generate(
+            kind,
+            Path(tmp) / "d",
+            n=n,
+            size=size,
+            seed=0,
+            progress=False,
+            workers=workers,
+            framing=framing,
+        )
         return n / (time.perf_counter() - t0)
 
 
@@ -60,21 +78,27 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--n", type=int, default=200, help="samples per kind and measurement")
     ap.add_argument("--kinds", nargs="+", default=list(SCENE_KINDS), choices=list(SCENE_KINDS))
+    ap.add_argument("--framing", default="full", choices=("full", "face"), help="face: faces only")
     args = ap.parse_args()
+    if args.framing == "face" and args.kinds != ["faces"]:
+        ap.error("--framing face needs --kinds faces")
 
     print(
         f"machine: {cpu_name()}, {os.cpu_count()} logical cores, Python "
         f"{platform.python_version()}, numpy {np.__version__}"
     )
-    print(f"settings: {args.size}x{args.size}, n={args.n} per kind, seed 0, samples/s\n")
+    print(
+        f"settings: {args.size}x{args.size}, n={args.n} per kind, seed 0, "
+        f"framing {args.framing}, samples/s\n"
+    )
     w = default_workers()
     cols = ["kind", "render, 1 process", "generate, 1 worker", f"generate, {w} workers"]
     print("| " + " | ".join([*cols, "target", "met"]) + " |")
     print("|---|---:|---:|---:|---:|---|")
     for kind in args.kinds:
-        r = bench_render(kind, args.n, args.size)
-        g1 = bench_generate(kind, args.n, args.size, 1)
-        gw = bench_generate(kind, args.n, args.size, w)
+        r = bench_render(kind, args.n, args.size, args.framing)
+        g1 = bench_generate(kind, args.n, args.size, 1, args.framing)
+        gw = bench_generate(kind, args.n, args.size, w, args.framing)
         target = TARGETS.get(kind)
         met = "-" if target is None or args.size != 128 else ("yes" if gw >= target else "no")
         print(f"| {kind} | {r:.1f} | {g1:.1f} | {gw:.1f} | {target or '-'} | {met} |")

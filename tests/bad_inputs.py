@@ -64,6 +64,12 @@ CASES: list[Case] = [
     case("a misspelt option", "generate faces --nn 3 --out new", "unrecognized arguments: --nn"),
     case("no output folder", "generate faces", "--out"),
     case("zero workers", "generate faces --workers 0 --out new", "workers"),
+    case("an unknown framing", "generate faces --framing crop --out new", "invalid choice: 'crop'"),
+    case(
+        "face framing for a kind without faces",
+        "generate rooms --framing face --out new",
+        "framing 'face' is for the faces kind only",
+    ),
     case(
         "an output folder holding other files",
         "generate faces --n 2 --size 16 --out mine",
@@ -257,6 +263,11 @@ CASES: list[Case] = [
     ),
     case("an unknown device", "predict photo.png --device tpu --out new", "tpu"),
     case("no --out", "predict photo.png", "--out"),
+    case(
+        "an image without a face, in face mode",
+        "predict photo.png --face --out new",
+        "photo.png: no face found",
+    ),
     case(
         "two inputs that would write the same files",
         "predict photo.png photos --out new",

@@ -11,6 +11,7 @@ from scipy import ndimage
 from rgb2depth.data.synthetic._raster import edge_coverage, grid_triangles, rasterize
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind
 from rgb2depth.data.synthetic.faces import (
+    BACKGROUNDS,
     DEPTH_EXTENT_MM,
     DISTANCE_RANGE_MM,
     PITCH_MAX,
@@ -96,8 +97,9 @@ def test_view_meta(faces: Faces) -> None:
         assert abs(meta["roll_deg"]) <= ROLL_MAX
         assert DISTANCE_RANGE_MM[0] <= meta["distance_mm"] <= DISTANCE_RANGE_MM[1]
         assert 1 <= len(meta["lights"]) <= 3
-        assert meta["background"] in ("wall", "flat", "dark")
-        assert 0.0 <= meta["smile"] <= 1.0 and 0.0 <= meta["mouth_open"] <= 1.0
+        assert meta["background"] in BACKGROUNDS
+        expression = ("smile", "anger", "disgust", "fear", "sadness", "surprise", "jaw_open")
+        assert all(0.0 <= meta[k] <= 1.0 for k in (*expression, "mouth_open"))
         assert not {"name", "group", "view"} & meta.keys()  # keys the writer adds
 
 

@@ -4,7 +4,8 @@ Predicts depth with the bundled model (``faces-light``) for the bundled sample
 images: a synthetic face that ships with the package (with its true depth, so the
 demo prints its error) and a real photograph that ships with scikit-image
 (``skimage.data.astronaut``). Writes the files of ``rgb2depth predict`` for each and
-an overview sheet into ``--out``.
+an overview sheet into ``--out``. With ``--face``, each image goes through face mode
+(:mod:`rgb2depth.inference.faces`): depth only inside the crop around each detected face.
 """
 
 from __future__ import annotations
@@ -21,11 +22,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Predict depth for the bundled sample images (a synthetic face with its "
         "true depth, and scikit-image's astronaut photograph) with a bundled model, "
         "print the face's error, and write depth PNG/JSON/colour files and demo.png "
-        "(image | predicted depth | true depth) into OUT.",
+        "(image | predicted depth | true depth) into OUT. With --face, face mode as in "
+        "predict --face: each detected face predicted from a crop around it, no depth "
+        "elsewhere (the face's error is measured where both have depth).",
     )
     p.add_argument("--out", default="outputs/demo", help="output folder (outputs/demo)")
     p.add_argument("--model", default="faces-light", help="bundled model or folder (faces-light)")
     add_inference_options(p, tta_help="test-time augmentation (none)")
+    p.add_argument(
+        "--face", action="store_true", help="face mode: depth for the detected faces only"
+    )
     p.add_argument("--quiet", action="store_true", help="accepted for symmetry; prints little")
     p.set_defaults(run=run)
 
@@ -64,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
     tiles = []
     print(f"model {args.model}: {predictor}")
     for name, rgb in images.items():
-        depth = predictor.predict(rgb, tta=args.tta)
+        depth, extra = _predict(predictor, name, rgb, args)
+        has = np.isfinite(depth)
         save_png(out / f"{name}.png", rgb)
-        write_depth_outputs(out, name, depth, predictor, npy=True)
-        group = [rgb, colorize_depth(depth, np.ones(depth.shape, bool), vmin=lo, vmax=hi)]
+        write_depth_outputs(out, name, depth, predictor, npy=True, extra=extra)
+        group = [rgb, colorize_depth(depth, has, vmin=lo, vmax=hi)]
         h, w = depth.shape
         if name == "face":
             group.append(colorize_depth(gt, valid, vmin=lo, vmax=hi))
@@ -80,21 +87,21 @@ def run(args: argparse.Namespace) -> int:
                 m = compute_depth_metrics(
                     torch.from_numpy(depth)[None, None],
                     torch.from_numpy(gt)[None, None],
-                    mask=torch.from_numpy(valid)[None, None],
+                    mask=torch.from_numpy(valid & has)[None, None],
                     **metric_settings((lo, hi)),
                 )
                 print(
                     f"  face ({w}x{h}, synthetic, true depth known): "
                     f"rmse {m['rmse']:.1f} {predictor.units}, abs_rel {m['abs_rel']:.4f}, "
                     f"delta1 {m['delta1']:.3f}; true median depth "
-                    f"{float(np.median(gt[valid])):.0f}, predicted "
-                    f"{float(np.median(depth[valid])):.0f} {predictor.units}"
+                    f"{float(np.median(gt[valid & has])):.0f}, predicted "
+                    f"{float(np.median(depth[valid & has])):.0f} {predictor.units}"
                 )
         else:
             group.append(np.zeros_like(rgb))
             print(
                 f"  {name} ({w}x{h}, a real photograph from scikit-image): predicted depth "
-                f"{float(depth.min()):.0f} to {float(depth.max()):.0f} {predictor.units} "
+                f"{float(depth[has].min()):.0f} to {float(depth[has].max()):.0f} {predictor.units} "
                 "(no ground truth)"
             )
         tiles.append(group)
@@ -106,6 +113,25 @@ def run(args: argparse.Namespace) -> int:
         f"NAME_depth.npy, demo.png  [{time.perf_counter() - t0:.1f} s]"
     )
     return 0
+
+
+def _predict(predictor, name: str, rgb, args: argparse.Namespace):
+    """(depth, extra JSON) of one demo image; face mode with --face (the whole image,
+    with a notice, when no face is found)."""
+    from rgb2depth.inference.faces import NoFaceError
+
+    if not args.face:
+        return predictor.predict(rgb, tta=args.tta), None
+    try:
+        result = predictor.predict_faces(rgb, tta=args.tta)
+    except NoFaceError:
+        print(f"  {name}: no face found; predicted the whole image instead")
+        return predictor.predict(rgb, tta=args.tta), {"faces": []}
+    boxes = ", ".join(
+        f"{f.kind} {f.w:.0f}x{f.h:.0f} at ({f.x:.0f}, {f.y:.0f})" for f in result.faces
+    )
+    print(f"  {name}: {len(result.faces)} face(s): {boxes}")
+    return result.depth, {"faces": result.to_json()}
 
 
 def _fit(img, size: int):

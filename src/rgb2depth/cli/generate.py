@@ -27,6 +27,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
     p.add_argument(
+        "--framing",
+        default="full",
+        choices=("full", "face"),
+        help="full: the whole frame (default); face (faces only): each sample cropped "
+        "around its face as predict --face crops a photo (the detector on a full-frame "
+        "preview, the same margin, the size's aspect), rendered through that window so "
+        "the depth stays exact",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing OUT, but only a dataset folder that generate wrote "
@@ -55,10 +64,17 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
         workers=args.workers,
+        framing=args.framing,
     )
     counts = info.extra["counts"]
     parts = [f"{s}: {c['rgb']} rgb / {c['depth']} depth" for s, c in counts.items()]
     print(f"wrote {args.out} ({info.kind}, depth in {info.depth_units}; {'; '.join(parts)})")
+    framed = info.extra["generator"].get("face_framing")
+    if framed:
+        print(
+            f"framing: the detector framed {framed['detector_hits']} of {framed['samples']} "
+            "samples, geometry the rest"
+        )
     if args.preview:
         print(f"preview: {args.out}/preview.png")
     return 0

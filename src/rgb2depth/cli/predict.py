@@ -22,7 +22,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "squashing). Every readable input is processed: a bad one (missing, not an image, "
         "corrupt) is reported on stderr in one line naming it, the others still get "
         "their complete outputs, and the exit status is 2 if any input was bad (a "
-        "summary line says how many succeeded and failed).",
+        "summary line says how many succeeded and failed). With --face, each face "
+        "found in an image gets its own prediction (a crop around it at the model's "
+        "aspect) pasted back at the image's resolution, with no depth (count 0, NaN) "
+        "outside the faces; the faces and their crop windows are listed in "
+        "NAME_depth.json; an image without a face is a bad input.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
@@ -32,6 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--npy", action="store_true", help="also write float32 NAME_depth.npy")
+    p.add_argument(
+        "--face",
+        action="store_true",
+        help="face mode: detect the faces, predict each from a crop around it, no depth elsewhere",
+    )
     add_inference_options(
         p, tta_help="test-time augmentation: flip averages with the mirror image (none)"
     )
@@ -91,24 +100,31 @@ def run(args: argparse.Namespace) -> int:
 
     for message in bad:
         report(message)
-    done = 0
+    done = n_faces = 0
     out = Path(args.out)
     if files:
         predictor = Predictor.from_pretrained(args.model, device=args.device)
         check_writable(out)
         bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
         for path in bar:
+            extra = None
             try:
-                depth = predictor.predict(path, tta=args.tta)
+                if args.face:
+                    result = predictor.predict_faces(path, tta=args.tta)
+                    depth, extra = result.depth, {"faces": result.to_json()}
+                    n_faces += len(result.faces)
+                else:
+                    depth = predictor.predict(path, tta=args.tta)
             except InputError as e:  # this input is bad; the others still get their outputs
                 if len(files) == 1 and not bad:
                     raise
                 bad.append(str(e))
                 report(str(e))
                 continue
-            write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy)
+            write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy, extra=extra)
             done += 1
-        print(f"wrote depth for {done} image(s) to {out} ({predictor.units})")
+        faces = f", {n_faces} face(s)" if args.face else ""
+        print(f"wrote depth for {done} image(s){faces} to {out} ({predictor.units})")
     if bad:
         total = done + len(bad)
         print(

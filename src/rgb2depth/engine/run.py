@@ -50,7 +50,7 @@ def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInf
 
         gen = dict(data["generate"])
         # what a config may set; the rest (where, progress, workers) the run decides
-        check_keywords(gen, ("kind", "n", "size", "seed", "unpaired"), "data.generate")
+        check_keywords(gen, ("kind", "n", "size", "seed", "unpaired", "framing"), "data.generate")
         kind = gen.pop("kind", None)
         if kind is None:
             raise InputError("data.generate needs a kind (faces, surfaces or rooms)")

@@ -1,5 +1,13 @@
-"""Inference: load a trained model and turn photos into depth maps."""
+"""Inference: load a trained model and turn photos into depth maps (whole, or face mode)."""
 
+from rgb2depth.inference.faces import FaceDepth, NoFaceError, predict_faces
 from rgb2depth.inference.predictor import Predictor, bundled_model_dir, bundled_models
 
-__all__ = ["Predictor", "bundled_model_dir", "bundled_models"]
+__all__ = [
+    "FaceDepth",
+    "NoFaceError",
+    "Predictor",
+    "bundled_model_dir",
+    "bundled_models",
+    "predict_faces",
+]

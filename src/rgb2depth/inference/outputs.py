@@ -1,10 +1,11 @@
 """The files ``rgb2depth predict`` writes for one image, each written atomically.
 
 ``NAME_depth.png``: 16-bit counts, ``depth = offset + scale * count`` in the model's
-units (count 0 is reserved for "no depth" and never written by a prediction);
-``NAME_depth.json``: that scale, offset and the units; ``NAME_depth_color.png``: the
-depth colourised over the model's depth range (near = warm); ``NAME_depth.npy``
-(optional): float32 depth in the model's units.
+units (count 0 is "no depth": written only where the depth map holds NaN, as face
+mode does outside the faces); ``NAME_depth.json``: that scale, offset and the units
+(and, in face mode, the faces); ``NAME_depth_color.png``: the depth colourised over
+the model's depth range (near = warm; no depth black); ``NAME_depth.npy`` (optional):
+float32 depth in the model's units, NaN where there is none.
 """
 
 from __future__ import annotations
@@ -36,9 +37,18 @@ def png_encoding(depth_range: tuple[float, float]) -> tuple[float, float]:
 
 
 def write_depth_outputs(
-    out: Path, stem: str, depth: np.ndarray, predictor: Any, *, npy: bool = False
+    out: Path,
+    stem: str,
+    depth: np.ndarray,
+    predictor: Any,
+    *,
+    npy: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> list[Path]:
     """Write the files of one prediction, all or none; return their paths.
+
+    ``depth`` is (H, W) in the predictor's units, NaN where there is no depth; ``extra``
+    is added to ``NAME_depth.json`` (e.g. face mode's ``"faces"``).
 
     Memory: besides ``depth`` itself, the full-size arrays are the 16-bit counts and
     the 8-bit colour image (one at a time); the float temporaries of the encoding and
@@ -48,7 +58,7 @@ def write_depth_outputs(
     scale, offset = png_encoding((lo, hi))
     written: list[Path] = []
     try:
-        _write_all(out, stem, depth, predictor, scale, offset, npy, written)
+        _write_all(out, stem, depth, predictor, scale, offset, npy, extra or {}, written)
     except BaseException:  # all or nothing: no image left with only some of its files
         for path in written:
             path.unlink(missing_ok=True)
@@ -78,6 +88,7 @@ def _write_all(
     scale: float,
     offset: float,
     npy: bool,
+    extra: dict[str, Any],
     written: list[Path],
 ) -> None:
     from rgb2depth.viz import colorize_depth
@@ -86,7 +97,7 @@ def _write_all(
     counts = _by_rows(
         depth,
         lambda d: encode_depth_png(
-            np.clip(d, lo, hi), scale=scale, offset=offset, valid=np.ones(d.shape, dtype=bool)
+            np.clip(d, lo, hi), scale=scale, offset=offset, valid=np.isfinite(d)
         ),
         np.uint16,
     )
@@ -101,14 +112,14 @@ def _write_all(
         "formula": "depth = offset + scale * count; count 0 = no depth",
         "model": predictor.source,
         "size": [int(depth.shape[1]), int(depth.shape[0])],
-    }
+    } | extra
     path = out / f"{stem}_depth.json"
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     written.append(path)
     color = _by_rows(
         depth,
-        lambda d: colorize_depth(d, np.ones(d.shape, dtype=bool), vmin=lo, vmax=hi),
+        lambda d: colorize_depth(d, np.isfinite(d), vmin=lo, vmax=hi),
         np.uint8,
         channels=3,
     )

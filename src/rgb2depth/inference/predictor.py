@@ -24,13 +24,16 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from rgb2depth.errors import InputError
+
+if TYPE_CHECKING:
+    from rgb2depth.inference.faces import FaceDepth
 
 __all__ = ["TTA_MODES", "Predictor", "bundled_model_dir", "bundled_models"]
 
@@ -226,6 +229,18 @@ class Predictor:
                 depth, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink
             )
         return depth[0, 0].cpu().numpy()  # float32; no copy on the CPU
+
+    def predict_faces(self, image: Any, *, tta: str | None = None) -> FaceDepth:
+        """Face mode: depth of each face in ``image`` at its own size, NaN elsewhere.
+
+        See :func:`rgb2depth.inference.faces.predict_faces`; returns its
+        :class:`~rgb2depth.inference.faces.FaceDepth` (``.depth``, ``.faces``,
+        ``.windows``) and raises its ``NoFaceError`` (an ``InputError``) when no face
+        is found.
+        """
+        from rgb2depth.inference.faces import predict_faces
+
+        return predict_faces(self, image, tta=tta)
 
     def _letterbox(
         self, image: Any

@@ -13,6 +13,10 @@ Unpaired sets (``unpaired=True``): the train groups alternate between the
 RGB-only and the depth-only domain (as seed 000 prepares Texas-3DFRD), each view
 rendered for its domain (``surfaces`` takes RGB at 4.2 mm and depth at 1.9 mm);
 ``val`` and ``test`` stay paired so that results can be measured.
+
+Framing (``framing="face"``, faces only): each sample is cropped around its face as
+face mode (``predict --face``) crops a photo, see :mod:`rgb2depth.data.synthetic.framing`;
+each sample then has its own intrinsics (in ``meta.jsonl``), and ``dataset.json`` none.
 """
 
 from __future__ import annotations
@@ -133,12 +137,18 @@ def _render_group(chunk: list[PlannedSample]) -> tuple[dict[str, Any], list[dict
     Runs in a worker process (or in-process for one worker); the job settings
     are in ``_JOB`` (set before the pool starts, inherited by the workers).
     """
+    from rgb2depth.data.synthetic.framing import render_framed
+
     k: SceneKind = _JOB["kind"]
     seed, height, width, root = _JOB["seed"], _JOB["height"], _JOB["width"], _JOB["root"]
     group = k.sample_group(scene_rng(seed, k.name, 0, chunk[0].group))
     rows = []
     for p in chunk:
-        sample = k.render(group, scene_rng(seed, k.name, 1, p.index), height, width, p.view)
+        rng = scene_rng(seed, k.name, 1, p.index)
+        if _JOB["framing"] == "face":
+            sample = render_framed(k, group, rng, height, width)
+        else:
+            sample = k.render(group, rng, height, width, p.view)
         if p.view in ("paired", "rgb"):
             _write_png(root / p.split / "rgb" / f"{p.name}.png", sample.rgb)
         if p.view in ("paired", "depth"):
@@ -310,6 +320,7 @@ def generate(
     overwrite: bool = False,
     progress: bool = True,
     workers: int = 1,
+    framing: str = "full",
 ) -> DatasetInfo:
     """Render ``n`` samples of ``kind`` into the dataset folder ``out``.
 
@@ -330,13 +341,18 @@ def generate(
             ``generate`` wrote (see :func:`check_replaceable`); anything else is refused.
         progress: show a progress bar.
         workers: processes rendering groups in parallel (1: in this process).
+        framing: ``"full"`` (the whole frame) or, for ``faces``, ``"face"``: each sample
+            cropped around its face as ``predict --face`` crops a photo (see
+            :mod:`rgb2depth.data.synthetic.framing`).
 
     Returns:
         The :class:`DatasetInfo` written to ``out/dataset.json``.
     """
     from rgb2depth.data.synthetic import get_kind
+    from rgb2depth.data.synthetic.framing import check_framing, framing_record
 
     k = get_kind(kind) if isinstance(kind, str) else kind
+    check_framing(k, framing)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -369,7 +385,15 @@ def generate(
         for s in splits:
             (tmp / s / "rgb").mkdir(parents=True)
             (tmp / s / "depth").mkdir(parents=True)
-        _JOB.update(kind=k, seed=seed, height=height, width=width, root=tmp, parent=os.getpid())
+        _JOB.update(
+            kind=k,
+            seed=seed,
+            height=height,
+            width=width,
+            root=tmp,
+            parent=os.getpid(),
+            framing=framing,
+        )
         bar = tqdm(total=n, desc=f"generate {k.name}", unit="sample", disable=not progress)
         results: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
         try:
@@ -411,7 +435,7 @@ def generate(
             png_scale=k.png_scale,
             png_offset=k.png_offset,
             invalid_value=0.0,
-            intrinsics=k.intrinsics(height, width),
+            intrinsics=k.intrinsics(height, width) if framing == "full" else None,
             image_size=(height, width),
             paired=not unpaired,
             unpaired_splits=["train"] if unpaired and "train" in splits else [],
@@ -423,7 +447,8 @@ def generate(
                     "size": [height, width],
                     "seed": seed,
                     "unpaired": unpaired,
-                },
+                }
+                | framing_record(framing, [r for s in splits for r in metas[s]]),
                 "description": k.description,
                 "counts": counts,
                 "all_valid": k.all_valid,
