@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from rgb2depth import Predictor, __version__
@@ -64,6 +65,15 @@ def main() -> int:
         lambda x: predictor.predict(x, tta="flip"), args.data, split=args.split, progress=False
     )
     base_m = baseline_metrics(args.data, args.split)
+    # shape only: per-image median alignment removes the distance; every flat map scores
+    # the same there (the ground truth's spread about its median)
+    aligned = {"split": args.split, "align": "median", "progress": False}
+    model_aligned = evaluate_predictor(predictor.predict, args.data, **aligned)
+    flat_aligned = evaluate_predictor(
+        lambda rgb: np.full(rgb.shape[:2], predictor.depth_range[0], np.float32),
+        args.data,
+        **aligned,
+    )
     took = time.perf_counter() - t0
     ratio = model_m["rmse"] / base_m["rmse"]
     cfg = predictor.config
@@ -82,15 +92,30 @@ def main() -> int:
         "model_flip_tta": flip_m,
         "mean_depth_map_baseline": base_m,
         "rmse_ratio_to_baseline": ratio,
+        "median_aligned": {"model": model_aligned, "flat": flat_aligned},
     }
+    framed = predictor.framing == "face"
+    data_text = (
+        "face crops framed as face mode frames a photo (`rgb2depth generate faces --framing "
+        "face`: OpenCV's detector on a full-frame render, the same margin, rendered through "
+        "that window)"
+        if framed
+        else "whole frames (`rgb2depth generate faces`)"
+    )
+    use_text = (
+        "Face mode (`predict --face`, the default for this model) detects each face in a "
+        "photo, predicts it from such a crop and pastes the depth back."
+        if framed
+        else "It sees the whole image."
+    )
     h, w = predictor.input_size
     card = f"""# Model card: `{args.name}`
 
 **What it is.** Seed 004's light U-Net ({count_parameters(predictor.model):,} parameters), \
-trained by this project on its own synthetic faces (`rgb2depth generate faces`) with seed \
-004's loss. RGB in; depth out in **{units}** over \
+trained by this project on its own synthetic faces, {data_text}, with seed 004's loss. RGB \
+in; depth out in **{units}** over \
 [{predictor.depth_range[0]:g}, {predictor.depth_range[1]:g}] {units}, at the input image's \
-own size (the network sees {w}x{h}).
+own size (the network sees {w}x{h}). {use_text}
 
 **How it was made.** `rgb2depth train {args.config}` ({trained.get("steps")} steps of batch \
 {trained.get("batch_size")}, method `{trained.get("method", {}).get("name")}` with loss \
@@ -107,10 +132,22 @@ within the depth range, per-image metrics averaged over images, at the images' o
 RMSE is {ratio:.3f} times that of the best constant predictor (the requirement is at most \
 0.5).
 
-**Limits.** Trained only on synthetic heads in front of procedural backgrounds: hair is a \
-cap, there are no cast shadows and no real skin. Background pixels have no ground truth \
-and were not supervised, so their predicted depth is meaningless. On real photographs \
-(the demo's astronaut) the output shows what the model learnt, not a measured depth.
+Shape only (each prediction shifted to the true median depth of its image, `evaluate \
+--align median`): RMSE {model_aligned["rmse"]:.4g} {units} against \
+{flat_aligned["rmse"]:.4g} {units} for any flat map (ratio \
+{model_aligned["rmse"] / flat_aligned["rmse"]:.3f}).
+
+**Data and licence.** The face shapes come from the Surrey Face Model (University of \
+Surrey, via the eos project), whose terms allow non-commercial use only; see \
+`rgb2depth/data/synthetic/assets/README.md`. Weights trained on it inherit that \
+restriction in practice: ask the model's owners before commercial use.
+
+**Limits.** Trained only on rendered heads (face shapes from a 3D morphable model of real \
+scans, procedural skull, hair, neck and clothes; photographic lighting, skin and camera \
+effects; backgrounds from photographs and rendered rooms). Background pixels have no \
+ground truth and were not supervised, so their predicted depth is meaningless. On real \
+photographs there is no measured depth to score against here; `scripts/face_proxy_eval.py` \
+measures agreement with MediaPipe's face mesh and `docs/gallery.md` shows real photos.
 
 Evaluated with rgb2depth {__version__}, torch {torch.__version__}, Python \
 {platform.python_version()} on {platform.machine()} in {took:.0f} s.

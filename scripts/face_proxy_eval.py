@@ -123,7 +123,7 @@ def predict(model: str, photo_dir: Path, out: Path, face: bool, device: str) -> 
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "rgb2depth", "predict", str(photo_dir), "--model", model]
     cmd += ["--out", str(out), "--npy", "--quiet", "--device", device] + (
-        ["--face"] if face else []
+        ["--face"] if face else ["--no-face"]
     )
     res = subprocess.run(cmd, capture_output=True, text=True)
     # exit 2 with some outputs: photos without a face in face mode; they count as missing

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         pred = Path(tmp)
         cmd = [sys.executable, "-m", "rgb2depth", "predict", *map(str, photos), "--model", model]
         cmd += ["--out", str(pred), "--npy", "--quiet", "--device", a.device]
-        cmd += ["--face"] if face_mode else []
+        cmd += ["--face"] if face_mode else ["--no-face"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         said = res.stderr.strip().splitlines()
         if res.returncode not in (0, 2) or not any(pred.glob("*_depth.npy")):

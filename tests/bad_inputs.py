@@ -155,6 +155,18 @@ CASES: list[Case] = [
         f"{TRAIN} model.encoder_weights=notes.txt",
         "light_unet has no pretrained encoder",
     ),
+    case(
+        "fine-tuning from a model that does not exist",
+        f"{TRAIN} model.init=no-such-model",
+        "model.init: unknown model 'no-such-model'",
+        "bundled:",
+    ),
+    case(
+        "fine-tuning from a model of other settings",
+        f"{TRAIN} model.init=faces-light",
+        "model.init: faces-light is light_unet",
+        "same network",
+    ),
     case("an unknown method", f"{TRAIN} method.name=gan", "unknown method 'gan'", "supervised"),
     case(
         "a discriminator built for another size",

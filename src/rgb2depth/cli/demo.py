@@ -1,11 +1,12 @@
 """``rgb2depth demo``: the main job on the bundled default.
 
-Predicts depth with the bundled model (``faces-light``) for the bundled sample
+Predicts depth with the default bundled model (``faces``) for the bundled sample
 images: a synthetic face that ships with the package (with its true depth, so the
 demo prints its error) and a real photograph that ships with scikit-image
 (``skimage.data.astronaut``). Writes the files of ``rgb2depth predict`` for each and
-an overview sheet into ``--out``. With ``--face``, each image goes through face mode
-(:mod:`rgb2depth.inference.faces`): depth only inside the crop around each detected face.
+an overview sheet into ``--out``. In face mode (``--face``; the default for a model
+trained on face crops, such as ``faces``), each image goes through
+:mod:`rgb2depth.inference.faces`: depth only inside the crop around each detected face.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 
 from rgb2depth.cli._options import add_inference_options
+from rgb2depth.inference.predictor import DEFAULT_MODEL
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,15 +24,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Predict depth for the bundled sample images (a synthetic face with its "
         "true depth, and scikit-image's astronaut photograph) with a bundled model, "
         "print the face's error, and write depth PNG/JSON/colour files and demo.png "
-        "(image | predicted depth | true depth) into OUT. With --face, face mode as in "
+        "(image | predicted depth | true depth) into OUT. With --face (the default for a "
+        "model trained on face crops), face mode as in "
         "predict --face: each detected face predicted from a crop around it, no depth "
         "elsewhere (the face's error is measured where both have depth).",
     )
     p.add_argument("--out", default="outputs/demo", help="output folder (outputs/demo)")
-    p.add_argument("--model", default="faces-light", help="bundled model or folder (faces-light)")
+    p.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"bundled model or folder ({DEFAULT_MODEL})"
+    )
     add_inference_options(p, tta_help="test-time augmentation (none)")
     p.add_argument(
-        "--face", action="store_true", help="face mode: depth for the detected faces only"
+        "--face",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="face mode: depth for the detected faces only (default: on for a model trained "
+        "on face crops, e.g. faces)",
     )
     p.add_argument("--quiet", action="store_true", help="accepted for symmetry; prints little")
     p.set_defaults(run=run)
@@ -57,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_writable(out)
     predictor = Predictor.from_pretrained(args.model, device=args.device)
+    if args.face is None:
+        args.face = predictor.framing == "face"
     samples = resources.files("rgb2depth") / "samples"
     meta = json.loads((samples / "samples.json").read_text(encoding="utf-8"))["face"]
     face = read_rgb(Path(str(samples / meta["rgb"])))

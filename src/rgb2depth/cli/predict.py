@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rgb2depth.cli._options import add_inference_options
+from rgb2depth.inference.predictor import DEFAULT_MODEL
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -26,20 +27,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "found in an image gets its own prediction (a crop around it at the model's "
         "aspect) pasted back at the image's resolution, with no depth (count 0, NaN) "
         "outside the faces; the faces and their crop windows are listed in "
-        "NAME_depth.json; an image without a face is a bad input.",
+        "NAME_depth.json; an image without a face is a bad input. Face mode is on by "
+        "default for a model trained on face crops (faces); --no-face turns it off.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
         "--model",
-        default="faces-light",
-        help="a bundled model name or a saved model folder (faces-light)",
+        default=DEFAULT_MODEL,
+        help=f"a bundled model name or a saved model folder ({DEFAULT_MODEL})",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--npy", action="store_true", help="also write float32 NAME_depth.npy")
     p.add_argument(
         "--face",
-        action="store_true",
-        help="face mode: detect the faces, predict each from a crop around it, no depth elsewhere",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="face mode: detect the faces, predict each from a crop around it, no depth "
+        "elsewhere (default: on for a model trained on face crops, e.g. faces; --no-face: "
+        "the whole image)",
     )
     add_inference_options(
         p, tta_help="test-time augmentation: flip averages with the mirror image (none)"
@@ -104,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if files:
         predictor = Predictor.from_pretrained(args.model, device=args.device)
+        if args.face is None:
+            args.face = predictor.framing == "face"
         check_writable(out)
         bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
         for path in bar:

@@ -434,6 +434,7 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
                 "size": list(data["size"]),
                 "channels": channels,
                 "grayscale": bool(data["grayscale"]),
+                "framing": info.extra.get("generator", {}).get("framing", "full"),
             },
             "trained": {
                 "method": config["method"],

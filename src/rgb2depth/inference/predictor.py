@@ -57,6 +57,10 @@ def bundled_model_dir(name: str) -> Path:
     return _weights_root() / name
 
 
+DEFAULT_MODEL = "faces"
+"""The bundled model that ``demo``, ``predict`` and the scripts use when none is named."""
+
+
 def find_model_folder(name_or_path: str | Path) -> Path:
     """The folder of a saved model given by path, or of a bundled model given by name.
 
@@ -136,6 +140,8 @@ class Predictor:
         units: depth units of :meth:`predict` (e.g. ``"mm"``).
         depth_range: (lo, hi) the model range [-1, 1] maps to.
         input_size: (H, W) the network sees.
+        framing: ``"face"`` for a model trained on face crops (face mode,
+            :meth:`predict_faces`, is its natural use), else ``"full"``.
     """
 
     def __init__(
@@ -155,6 +161,8 @@ class Predictor:
             ih, iw = (int(v) for v in config["input"]["size"])
             self.input_size = (ih, iw)
             self.grayscale = bool(config["input"].get("grayscale", False))
+            # "face": trained on face crops (generate --framing face); face mode suits it
+            self.framing = str(config["input"].get("framing", "full"))
         except (KeyError, TypeError, ValueError):
             raise InputError(
                 f"{source or 'model'}: config.json lacks depth units/range or input size; "
