@@ -285,6 +285,79 @@ CASES: list[Case] = [
         "predict photo.png photos --out new",
         "same outputs",
     ),
+    case(
+        "a mesh format without --mesh",
+        "predict photo.png --format ply --out new",
+        "--format shape the mesh: add --mesh grid or poisson",
+    ),
+    case(
+        "an unknown mesh format",
+        "predict photo.png --mesh grid --format stl --out new",
+        "invalid choice: 'stl'",
+    ),
+    # ------------------------------------------------------------------ reconstruct
+    case("an input that does not exist", "reconstruct nowhere.png --out new", "input not found"),
+    case(
+        "an unknown model",
+        "reconstruct photo.png --model faces-heavy --out new",
+        "unknown model",
+    ),
+    case(
+        "intrinsics that are not four numbers",
+        "reconstruct photo.png --intrinsics 500,500,20 --out new",
+        "four numbers fx,fy,cx,cy",
+    ),
+    case(
+        "intrinsics that are not numbers",
+        "reconstruct photo.png --intrinsics fx,fy,cx,cy --out new",
+        "four numbers fx,fy,cx,cy",
+    ),
+    case(
+        "a focal length of zero",
+        "reconstruct photo.png --intrinsics 0,500,20,15 --out new",
+        "focal lengths must be > 0",
+    ),
+    case(
+        "a field of view of 180 degrees",
+        "reconstruct photo.png --fov 180 --out new",
+        "field of view must be in (0, 180)",
+    ),
+    case(
+        "both a field of view and intrinsics",
+        "reconstruct photo.png --fov 60 --intrinsics 500,500,20,15 --out new",
+        "not allowed with argument",
+    ),
+    case(
+        "an unknown mesh format",
+        "reconstruct photo.png --format stl --out new",
+        "invalid choice: 'stl'",
+    ),
+    case(
+        "an unknown mesh kind",
+        "reconstruct photo.png --mesh marching --out new",
+        "invalid choice: 'marching'",
+    ),
+    case(
+        "a depth-jump threshold of zero",
+        "reconstruct photo.png --max-jump 0 --out new",
+        "--max-jump: must be a finite number > 0",
+    ),
+    case("a negative number of views", "reconstruct photo.png --views -1 --out new", "views"),
+    case(
+        "a GIF without views",
+        "reconstruct photo.png --gif --out new",
+        "--gif needs --views",
+    ),
+    case(
+        "an image without a face, in face mode",
+        "reconstruct photo.png --model faces-light --face --out new",
+        "photo.png: no face found",
+    ),
+    case(
+        "an output folder that is a file",
+        "reconstruct photo.png --model faces-light --out notes.txt",
+        "it is a file",
+    ),
     # ------------------------------------------------------------------ models
     case("a size that is not S or WxH", "models --size big", "size must be"),
     case("a size of zero", "models --size 0", "size"),
@@ -296,6 +369,12 @@ CASES: list[Case] = [
     case(
         "an unknown test-time augmentation", "demo --tta spin --out new", "invalid choice: 'spin'"
     ),
+    # ------------------------------------------------------------------ serve
+    # (each refused before a server starts; a taken port: tests/test_web.py)
+    case("an unknown model", "serve --model faces-heavy", "unknown model 'faces-heavy'"),
+    case("a port that is not one", "serve --port 70000", "expected a port number"),
+    case("an upload limit of zero", "serve --max-upload-mb 0", "expected a size in MB"),
+    case("an unknown device", "serve --model faces-light --device tpu", "tpu"),
     # ------------------------------------------------------------------ any
     case("an unknown command", "frobnicate", "invalid choice: 'frobnicate'"),
 ]

@@ -274,7 +274,7 @@ def _amp_modes() -> Sequence[str]:
 
 
 def _devices() -> Sequence[str]:
-    from rgb2depth.engine.trainer import DEVICES
+    from rgb2depth.devices import DEVICES
 
     return DEVICES
 

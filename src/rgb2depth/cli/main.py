@@ -23,10 +23,20 @@ import sys
 from collections.abc import Sequence
 
 from rgb2depth import __version__
-from rgb2depth.cli import check, demo, evaluate, generate, models, predict, train
+from rgb2depth.cli import (
+    check,
+    demo,
+    evaluate,
+    generate,
+    models,
+    predict,
+    reconstruct,
+    serve,
+    train,
+)
 from rgb2depth.errors import InputError
 
-COMMANDS = (demo, predict, evaluate, train, models, generate, check)
+COMMANDS = (demo, predict, reconstruct, evaluate, train, models, generate, check, serve)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rgb2depth.cli._options import add_inference_options
+from rgb2depth.cli._options import add_inference_options, add_mesh_options
 from rgb2depth.inference.predictor import DEFAULT_MODEL
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -28,7 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "aspect) pasted back at the image's resolution, with no depth (count 0, NaN) "
         "outside the faces; the faces and their crop windows are listed in "
         "NAME_depth.json; an image without a face is a bad input. Face mode is on by "
-        "default for a model trained on face crops (faces); --no-face turns it off.",
+        "default for a model trained on face crops (faces); --no-face turns it off. "
+        "With --mesh, also NAME_mesh.glb (or --format ply / obj) and NAME_mesh.json: the "
+        "depth back-projected to a coloured mesh, as rgb2depth reconstruct writes it.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
@@ -49,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_inference_options(
         p, tta_help="test-time augmentation: flip averages with the mirror image (none)"
     )
+    add_mesh_options(p, mesh_default=None)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
@@ -86,6 +89,33 @@ def _collect(inputs: list[str]):
     return list(stems.values()), bad
 
 
+def _write_mesh(args, out, path, depth, faces, predictor, written) -> None:
+    """NAME_mesh.FMT and NAME_mesh.json of a prediction; on failure the depth files
+    already ``written`` for this image go too (all or nothing)."""
+    import numpy as np
+
+    from rgb2depth.data.io import open_rgb
+    from rgb2depth.inference.reconstruct import reconstruct_depth, write_mesh_outputs
+
+    try:
+        img, _ = open_rgb(path)  # full resolution, upright: the depth's own size
+        rec = reconstruct_depth(
+            predictor,
+            np.asarray(img, dtype=np.uint8),
+            depth,
+            faces=faces,
+            mesh=args.mesh,
+            fov=args.fov,
+            intrinsics=args.intrinsics,
+            max_rel_jump=args.max_jump,
+        )
+        write_mesh_outputs(out, path.stem, rec, fmt=args.format)
+    except BaseException:
+        for p in written:
+            p.unlink(missing_ok=True)
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
@@ -96,6 +126,17 @@ def run(args: argparse.Namespace) -> int:
     from rgb2depth.errors import InputError
     from rgb2depth.inference.outputs import check_writable, write_depth_outputs
 
+    if args.mesh is None:
+        given = [o for o, v in (("--format", args.format), ("--fov", args.fov)) if v]
+        given += ["--intrinsics"] if args.intrinsics is not None else []
+        given += ["--max-jump"] if args.max_jump != 0.05 else []
+        if given:
+            raise InputError(f"{' and '.join(given)} shape the mesh: add --mesh grid or poisson")
+    else:
+        from rgb2depth.cli.reconstruct import check_mesh_options
+
+        args.format = args.format or "glb"
+        check_mesh_options(args)
     files, bad = _collect(args.inputs)
     if bad and len(bad) + len(files) == 1:
         raise InputError(bad[0])  # one input, and it is bad: its line is the whole story
@@ -115,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
         for path in bar:
             extra = None
+            result = None
             try:
                 if args.face:
                     result = predictor.predict_faces(path, tta=args.tta)
@@ -128,10 +170,15 @@ def run(args: argparse.Namespace) -> int:
                 bad.append(str(e))
                 report(str(e))
                 continue
-            write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy, extra=extra)
+            written = write_depth_outputs(
+                out, path.stem, depth, predictor, npy=args.npy, extra=extra
+            )
+            if args.mesh:
+                _write_mesh(args, out, path, depth, result, predictor, written)
             done += 1
         faces = f", {n_faces} face(s)" if args.face else ""
-        print(f"wrote depth for {done} image(s){faces} to {out} ({predictor.units})")
+        meshes = f" and {args.mesh} {args.format} meshes" if args.mesh else ""
+        print(f"wrote depth{meshes} for {done} image(s){faces} to {out} ({predictor.units})")
     if bad:
         total = done + len(bad)
         print(

@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
+from rgb2depth.devices import DEVICES, resolve_device
 from rgb2depth.engine.checkpoint import (
     capture_rng,
     latest_checkpoint,
@@ -41,7 +42,9 @@ from rgb2depth.engine.settings import TrainSettings
 from rgb2depth.errors import InputError
 from rgb2depth.methods import Method
 
-__all__ = ["Evaluator", "Trainer", "resolve_amp", "resolve_device"]
+# DEVICES and resolve_device live in rgb2depth.devices (inference uses them too); still
+# importable from here.
+__all__ = ["DEVICES", "Evaluator", "Trainer", "resolve_amp", "resolve_device"]
 
 Evaluator = Callable[[Method, torch.device], tuple[dict[str, float], dict[str, np.ndarray]]]
 """Validation: (method in eval mode, device) -> (metrics, images for TensorBoard)."""
@@ -49,28 +52,12 @@ Evaluator = Callable[[Method, torch.device], tuple[dict[str, float], dict[str, n
 SCHEDULERS = ("constant", "cosine", "step")
 OPTIMIZERS = ("adam", "adamw")
 AMP_MODES = ("auto", "off", "bf16", "fp16")
-DEVICES = ("auto", "cpu", "cuda", "cuda:N")
-"""The names each setting accepts (``cuda:N``: a CUDA device index), as
-:mod:`rgb2depth.config` checks them."""
+"""The names each setting accepts, as :mod:`rgb2depth.config` checks them (the devices,
+``DEVICES``, are in :mod:`rgb2depth.devices`)."""
 
 
 def _or(names: tuple[str, ...]) -> str:
     return ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; anything else is checked."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise InputError(f"unknown device {device!r}; use {_or(DEVICES)}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} asked for, but CUDA is not available here")
-    if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device {device!r}; use {_or(DEVICES)}")
-    return dev
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:

@@ -57,11 +57,14 @@ class FaceDepth:
             outside every face's window.
         faces: the face boxes, left to right (photo pixels).
         windows: the whole-pixel crop window of each face (may extend beyond the photo).
+        owner: (H, W) int16 index into ``faces`` of the face whose prediction each pixel
+            holds, -1 outside every window (None if not recorded).
     """
 
     depth: np.ndarray
     faces: list[FaceBox] = field(default_factory=list)
     windows: list[CropWindow] = field(default_factory=list)
+    owner: np.ndarray | None = None
 
     @property
     def valid(self) -> np.ndarray:
@@ -128,10 +131,11 @@ def predict_faces(
         )
     ih, iw = predictor.input_size
     depth = np.full((h, w), np.nan, dtype=np.float32)
+    owner = np.full((h, w), -1, dtype=np.int16)
     # each pixel's distance to the face that owns it (one face owns its whole window)
     nearest = np.full((h, w), np.inf, dtype=np.float32) if len(boxes) > 1 else None
     windows = []
-    for box in boxes:
+    for i, box in enumerate(boxes):
         win = face_window(box, aspect=iw / ih, margin=margin).pixels()
         windows.append(win)
         where = win.inside((h, w))
@@ -146,6 +150,7 @@ def predict_faces(
             )
         if nearest is None:
             depth[rows, cols] = pred[wrows, wcols]
+            owner[rows, cols] = i
             continue
         cx, cy = box.centre
         yy = (np.arange(rows.start, rows.stop, dtype=np.float32) + 0.5 - cy)[:, None]
@@ -154,4 +159,5 @@ def predict_faces(
         mine = dist < nearest[rows, cols]
         nearest[rows, cols] = np.where(mine, dist, nearest[rows, cols])
         depth[rows, cols] = np.where(mine, pred[wrows, wcols], depth[rows, cols])
-    return FaceDepth(depth=depth, faces=boxes, windows=windows)
+        owner[rows, cols] = np.where(mine, np.int16(i), owner[rows, cols])
+    return FaceDepth(depth=depth, faces=boxes, windows=windows, owner=owner)

@@ -153,7 +153,7 @@ class Predictor:
         source: str = "",
     ) -> None:
         from rgb2depth.data.transforms import build_transforms
-        from rgb2depth.engine.trainer import resolve_device
+        from rgb2depth.devices import resolve_device
 
         try:
             self.units = str(config["depth"]["units"])

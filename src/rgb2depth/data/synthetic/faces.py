@@ -84,6 +84,7 @@ from rgb2depth.data.synthetic._raster import (
 )
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
 from rgb2depth.data.synthetic.face_model import EXPRESSIONS, JAW_OPEN_MM, load_face_model
+from rgb2depth.geometry import Intrinsics, project
 
 FOV_DEG = 35.0
 """Field of view across the shorter image side, degrees."""
@@ -232,8 +233,7 @@ class Faces(SceneKind):
     # ------------------------------------------------------------------ camera
     def intrinsics(self, height: int, width: int) -> dict[str, float]:
         """Pinhole intrinsics: 35° field of view across the shorter side, centred."""
-        f = 0.5 * min(height, width) / math.tan(math.radians(FOV_DEG / 2))
-        return {"fx": f, "fy": f, "cx": width / 2, "cy": height / 2}
+        return Intrinsics.from_fov(height, width, FOV_DEG, axis="short").as_dict()
 
     # ---------------------------------------------------------------- identity
     def sample_group(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -435,9 +435,7 @@ class Faces(SceneKind):
         tx = params["offset_x"] * short * (tz + origin[2]) / f0 - origin[0]
         ty = params["offset_y"] * short * (tz + origin[2]) / f0 - origin[1]
         pc += np.array([tx, ty, tz])
-        xy = np.empty((len(pc), 2))
-        xy[:, 0] = f * pc[:, 0] / pc[:, 2] + cx
-        xy[:, 1] = f * pc[:, 1] / pc[:, 2] + cy
+        xy, _ = project(pc, Intrinsics(f, f, cx, cy))
 
         # depth and shading at the pixel centres; the covered fraction of the edge pixels
         # blends the silhouette with the background

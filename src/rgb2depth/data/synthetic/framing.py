@@ -46,6 +46,7 @@ from rgb2depth.data.face_detection import (
 )
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind
 from rgb2depth.errors import InputError
+from rgb2depth.geometry import Intrinsics
 
 __all__ = [
     "FRAMINGS",
@@ -121,12 +122,7 @@ def window_intrinsics(
     (height, width) image: focal length scaled by output / window size, principal point
     moved with the window's corner."""
     sx, sy = width / window.width, height / window.height
-    return {
-        "fx": full["fx"] * sx,
-        "fy": full["fy"] * sy,
-        "cx": (full["cx"] - window.left) * sx,
-        "cy": (full["cy"] - window.top) * sy,
-    }
+    return Intrinsics.from_dict(full).cropped(window.left, window.top).scaled(sx, sy).as_dict()
 
 
 def geometry_box(

@@ -73,8 +73,8 @@ def _photo(name: str) -> Image.Image | None:
     folder = _skimage_data()
     if folder is None or not (folder / name).is_file():
         return None
-    with Image.open(folder / name) as im:
-        im = im.convert("RGB")
+    with Image.open(folder / name) as opened:
+        im: Image.Image = opened.convert("RGB")
         scale = _PHOTO_SIDE / min(im.size)
         if scale < 1.0:
             im = im.resize(

@@ -41,6 +41,7 @@ import numpy as np
 
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
 from rgb2depth.errors import InputError
+from rgb2depth.geometry import Intrinsics
 
 KINECT_INTRINSICS = {
     "fx": 518.86,
@@ -1140,12 +1141,8 @@ class Rooms(SceneKind):
         """Kinect intrinsics of NYU Depth v2 (640 x 480) scaled to ``height x width``."""
         _check_size(height, width)
         k = KINECT_INTRINSICS
-        return {
-            "fx": k["fx"] * width / k["width"],
-            "fy": k["fy"] * height / k["height"],
-            "cx": k["cx"] * width / k["width"],
-            "cy": k["cy"] * height / k["height"],
-        }
+        kinect_size = (int(k["height"]), int(k["width"]))
+        return Intrinsics.from_dict(k).resized(kinect_size, (height, width)).as_dict()
 
     def sample_group(self, rng: np.random.Generator) -> dict[str, Any]:
         """Draw one furnished room.
