@@ -163,7 +163,7 @@ CASES: list[Case] = [
     ),
     case(
         "fine-tuning from a model of other settings",
-        f"{TRAIN} model.init=faces-light",
+        f"{TRAIN} model.name=unet_baseline model.init=faces-light",
         "model.init: faces-light is light_unet",
         "same network",
     ),
