@@ -151,3 +151,62 @@ def test_logged_gradient_norm_is_taken_before_clipping(tiny_faces: Path, tmp_pat
             norms += [float(r["value"]) for r in csv.DictReader(f) if r["name"] == "grad_norm"]
     assert len(norms) == 2 and norms[0] > 1e-3
     assert norms[0] == pytest.approx(norms[1], rel=1e-6)
+
+
+class _Offset(torch.nn.Module):
+    """A depth "network": a fixed function of the image plus a learnable constant."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return 0.3 * rgb[:, :1] + self.offset
+
+
+def _supervised(**options: Any) -> Any:
+    context = MethodContext(in_channels=3, depth_units="mm", depth_range=(500.0, 1800.0))
+    return build_method({"name": "supervised", **options}, _Offset(), context)
+
+
+def test_supervised_align_median_sees_the_relief_not_the_distance() -> None:
+    """align: median makes the loss blind to the prediction's distance (a shift), so only
+    the anchor term moves the offset; without it, the offset takes the L1 gradient."""
+    g = torch.Generator().manual_seed(0)
+    batch = {
+        "rgb": torch.rand(2, 3, 16, 16, generator=g) * 2 - 1,
+        "depth": torch.rand(2, 1, 16, 16, generator=g) * 0.4 - 0.5,
+        "mask": torch.rand(2, 1, 16, 16, generator=g) > 0.2,
+    }
+    method = _supervised(align="median", anchor_weight=0.0)
+    losses = []
+    for offset in (0.0, 0.7):
+        method.model.offset.data.fill_(offset)
+        total, _ = method.loss("model", batch)
+        losses.append(float(total))
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+    total, _ = method.loss("model", batch)
+    total.backward()
+    assert abs(float(method.model.offset.grad)) < 1e-6
+    anchored = _supervised(align="median", anchor_weight=0.1)
+    anchored.model.offset.data.fill_(0.7)
+    total, terms = anchored.loss("model", batch)
+    total.backward()
+    assert anchored.model.offset.grad > 0 and terms["anchor_l1"] > 0
+    plain = _supervised()
+    plain.model.offset.data.fill_(0.7)
+    assert float(plain.loss("model", batch)[0]) > losses[1]
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"align": "mean"}, "method.align must be one of none, median"),
+        ({"anchor_weight": -1}, "method.anchor_weight must be a number >= 0"),
+    ],
+)
+def test_supervised_refuses_bad_alignment_options(options: dict, fragment: str) -> None:
+    from rgb2depth.errors import InputError
+
+    with pytest.raises(InputError, match=fragment):
+        _supervised(**options)

@@ -53,6 +53,12 @@ class Supervised(Method):
         weights: dict[str, float] = field(default_factory=dict)
         perceptual: str | None = None
         perceptual_path: str | None = None
+        # "median": the loss sees each prediction shifted so that its median over the
+        # valid pixels is the target's (shift-invariant: the relief, not the distance);
+        # anchor_weight x L1 of the unshifted prediction keeps the distance near the
+        # data's. For inputs whose distance is hidden, e.g. face crops.
+        align: str = "none"
+        anchor_weight: float = 0.1
 
     def __init__(self, model: torch.nn.Module, options: Options, context: MethodContext) -> None:
         super().__init__(model, options, context)
@@ -81,13 +87,43 @@ class Supervised(Method):
             )
         if options.loss != "perceptual_alignment" and options.perceptual is not None:
             raise InputError("method.perceptual applies to loss perceptual_alignment only")
+        if options.align not in ALIGNS:
+            raise InputError(
+                f"method.align must be one of {', '.join(ALIGNS)}, got {options.align!r}"
+            )
+        anchor = options.anchor_weight
+        if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not anchor >= 0:
+            raise InputError(f"method.anchor_weight must be a number >= 0, got {anchor!r}")
 
     def optim_steps(self) -> list[OptimStep]:
         return [OptimStep("model", [p for p in self.model.parameters() if p.requires_grad])]
 
     def loss(self, step: str, batch: Mapping[str, Any]) -> tuple[torch.Tensor, dict[str, float]]:
         pred = self.model(batch["rgb"])
-        return self.criterion(pred, batch["depth"], rgb=batch["rgb"], mask=batch["mask"])
+        target, mask = batch["depth"], batch["mask"]
+        if self.options.align == "none":
+            return self.criterion(pred, target, rgb=batch["rgb"], mask=mask)
+        from rgb2depth.losses import l1_loss
+
+        shifted = pred - _masked_median(pred, mask) + _masked_median(target, mask)
+        total, terms = self.criterion(shifted, target, rgb=batch["rgb"], mask=mask)
+        anchor = l1_loss(pred, target, mask)
+        terms["anchor_l1"] = float(anchor.detach())
+        return total + self.options.anchor_weight * anchor, terms
+
+
+ALIGNS = ("none", "median")
+
+
+def _masked_median(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-sample median of ``x`` (B, 1, H, W) over ``mask``, shaped (B, 1, 1, 1); 0 for a
+    sample without valid pixels."""
+    out = torch.zeros(x.shape[0], 1, 1, 1, dtype=x.dtype, device=x.device)
+    for i in range(x.shape[0]):
+        values = x[i][mask[i].expand_as(x[i])]
+        if values.numel():
+            out[i] = values.median()
+    return out
 
 
 @register_method
