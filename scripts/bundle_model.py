@@ -94,6 +94,15 @@ def main() -> int:
         "rmse_ratio_to_baseline": ratio,
         "median_aligned": {"model": model_aligned, "flat": flat_aligned},
     }
+    method = trained.get("method", {})
+    method_extra = (
+        f", made shift-invariant (`align: {method['align']}`, anchor weight "
+        f"{method.get('anchor_weight')})"
+        if method.get("align", "none") != "none"
+        else ""
+    )
+    init = trained.get("init")
+    init_text = f", starting from the weights of `{init}` (`model.init`)" if init else ""
     framed = predictor.framing == "face"
     shape_ratio = model_aligned["rmse"] / flat_aligned["rmse"]
     # In a face crop every head fills the frame alike: its distance shows only through
@@ -131,7 +140,7 @@ own size (the network sees {w}x{h}). {use_text}
 
 **How it was made.** `rgb2depth train {args.config}` ({trained.get("steps")} steps of batch \
 {trained.get("batch_size")}, method `{trained.get("method", {}).get("name")}` with loss \
-`{trained.get("method", {}).get("loss")}`), then \
+`{trained.get("method", {}).get("loss")}`{method_extra}{init_text}), then \
 `python scripts/bundle_model.py {args.model} --data {args.data} --name {args.name} \
 --config {args.config}`, which wrote this card.
 
