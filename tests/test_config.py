@@ -218,6 +218,8 @@ def test_build_method_defaults() -> None:
         "weights": {},
         "perceptual": None,
         "perceptual_path": None,
+        "align": "none",
+        "anchor_weight": 0.1,
     }
 
 

@@ -183,7 +183,7 @@ def test_supervised_align_median_sees_the_relief_not_the_distance() -> None:
     for offset in (0.0, 0.7):
         method.model.offset.data.fill_(offset)
         total, _ = method.loss("model", batch)
-        losses.append(float(total))
+        losses.append(float(total.detach()))
     assert losses[0] == pytest.approx(losses[1], abs=1e-6)
     total, _ = method.loss("model", batch)
     total.backward()
@@ -195,7 +195,7 @@ def test_supervised_align_median_sees_the_relief_not_the_distance() -> None:
     assert anchored.model.offset.grad > 0 and terms["anchor_l1"] > 0
     plain = _supervised()
     plain.model.offset.data.fill_(0.7)
-    assert float(plain.loss("model", batch)[0]) > losses[1]
+    assert float(plain.loss("model", batch)[0].detach()) > losses[1]
 
 
 @pytest.mark.parametrize(
