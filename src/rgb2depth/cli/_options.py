@@ -21,6 +21,23 @@ MESH_FORMATS = ("glb", "ply", "obj")
 MESH_KINDS = ("grid", "poisson")
 
 
+def bounded(
+    convert: type[int] | type[float], lo: float, hi: float, *, expected: str, unit: str = ""
+):
+    """An argparse type: ``convert(text)`` within [lo, hi]; one-line messages otherwise."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo:g} and {hi:g}{unit}, got {text}")
+        return value
+
+    return parse
+
+
 def _fov(text: str) -> float:
     try:
         value = float(text)

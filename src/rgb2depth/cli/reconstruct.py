@@ -4,38 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from rgb2depth.cli._options import add_inference_options, add_mesh_options
+from rgb2depth.cli._options import add_inference_options, add_mesh_options, bounded
 from rgb2depth.inference.predictor import DEFAULT_MODEL
 
-
-def _views(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= 360:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 360, got {value}")
-    return value
-
-
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected pixels, got {text!r}") from None
-    if not 16 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"must be between 16 and 4096 pixels, got {value}")
-    return value
-
-
-def _yaw(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected degrees, got {text!r}") from None
-    if not 0.0 <= value <= 90.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 90 degrees, got {text}")
-    return value
+_views = bounded(int, 0, 360, expected="a whole number")
+_size = bounded(int, 16, 4096, expected="pixels", unit=" pixels")
+_yaw = bounded(float, 0.0, 90.0, expected="degrees", unit=" degrees")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
