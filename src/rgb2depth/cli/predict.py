@@ -7,8 +7,6 @@ import argparse
 from rgb2depth.cli._options import add_inference_options, add_mesh_options
 from rgb2depth.inference.predictor import DEFAULT_MODEL
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -56,39 +54,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _collect(inputs: list[str]):
-    """The image files of ``inputs`` and one message per input that is not usable.
-
-    Raises:
-        InputError: two inputs would write the same outputs (nothing is written).
-    """
-    from pathlib import Path
-
-    from rgb2depth.errors import InputError
-
-    files: list[Path] = []
-    bad: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
-            if not found:
-                bad.append(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)})")
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            bad.append(f"input not found: {path}")
-    stems: dict[str, Path] = {}
-    for f in files:
-        if f.stem in stems and stems[f.stem] != f:
-            raise InputError(f"two inputs would write the same outputs: {stems[f.stem]} and {f}")
-        stems[f.stem] = f
-    return list(stems.values()), bad
-
-
 def _write_mesh(args, out, path, depth, faces, predictor, written) -> None:
     """NAME_mesh.FMT and NAME_mesh.json of a prediction; on failure the depth files
     already ``written`` for this image go too (all or nothing)."""
@@ -117,14 +82,11 @@ def _write_mesh(args, out, path, depth, faces, predictor, written) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     from pathlib import Path
 
-    from tqdm.auto import tqdm
-
-    from rgb2depth import Predictor
+    from rgb2depth.cli._inputs import run_on_inputs
     from rgb2depth.errors import InputError
-    from rgb2depth.inference.outputs import check_writable, write_depth_outputs
+    from rgb2depth.inference.outputs import write_depth_outputs
 
     if args.mesh is None:
         given = [o for o, v in (("--format", args.format), ("--fov", args.fov)) if v]
@@ -137,54 +99,27 @@ def run(args: argparse.Namespace) -> int:
 
         args.format = args.format or "glb"
         check_mesh_options(args)
-    files, bad = _collect(args.inputs)
-    if bad and len(bad) + len(files) == 1:
-        raise InputError(bad[0])  # one input, and it is bad: its line is the whole story
+    n_faces = 0
 
-    def report(message: str) -> None:
-        tqdm.write(f"rgb2depth predict: error: {message}", file=sys.stderr)
+    def compute(predictor, path):
+        nonlocal n_faces
+        if not args.face:
+            return predictor.predict(path, tta=args.tta), None
+        result = predictor.predict_faces(path, tta=args.tta)
+        n_faces += len(result.faces)
+        return result.depth, result
 
-    for message in bad:
-        report(message)
-    done = n_faces = 0
-    out = Path(args.out)
-    if files:
-        predictor = Predictor.from_pretrained(args.model, device=args.device)
-        if args.face is None:
-            args.face = predictor.framing == "face"
-        check_writable(out)
-        bar = tqdm(files, desc="predict", unit="img", disable=args.quiet or len(files) < 2)
-        for path in bar:
-            extra = None
-            result = None
-            try:
-                if args.face:
-                    result = predictor.predict_faces(path, tta=args.tta)
-                    depth, extra = result.depth, {"faces": result.to_json()}
-                    n_faces += len(result.faces)
-                else:
-                    depth = predictor.predict(path, tta=args.tta)
-            except InputError as e:  # this input is bad; the others still get their outputs
-                if len(files) == 1 and not bad:
-                    raise
-                bad.append(str(e))
-                report(str(e))
-                continue
-            written = write_depth_outputs(
-                out, path.stem, depth, predictor, npy=args.npy, extra=extra
-            )
-            if args.mesh:
-                _write_mesh(args, out, path, depth, result, predictor, written)
-            done += 1
+    def write(predictor, path, computed) -> None:
+        depth, faces = computed
+        extra = {"faces": faces.to_json()} if faces is not None else None
+        written = write_depth_outputs(out, path.stem, depth, predictor, npy=args.npy, extra=extra)
+        if args.mesh:
+            _write_mesh(args, out, path, depth, faces, predictor, written)
+
+    def wrote(predictor, done: int) -> str:
         faces = f", {n_faces} face(s)" if args.face else ""
         meshes = f" and {args.mesh} {args.format} meshes" if args.mesh else ""
-        print(f"wrote depth{meshes} for {done} image(s){faces} to {out} ({predictor.units})")
-    if bad:
-        total = done + len(bad)
-        print(
-            f"rgb2depth predict: error: {len(bad)} of {total} input(s) failed (listed above); "
-            f"{done} succeeded",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
+        return f"wrote depth{meshes} for {done} image(s){faces} to {out} ({predictor.units})"
+
+    out = Path(args.out)
+    return run_on_inputs("predict", args, compute=compute, write=write, wrote=wrote)

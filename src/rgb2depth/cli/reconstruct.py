@@ -83,76 +83,45 @@ def check_mesh_options(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
     from pathlib import Path
 
-    from tqdm.auto import tqdm
-
-    from rgb2depth import Predictor
-    from rgb2depth.cli.predict import _collect
-    from rgb2depth.errors import InputError
-    from rgb2depth.inference.outputs import check_writable
+    from rgb2depth.cli._inputs import run_on_inputs
     from rgb2depth.inference.reconstruct import reconstruct, write_mesh_outputs
 
     args.format = args.format or "glb"
     check_mesh_options(args)
-    files, bad = _collect(args.inputs)
-    if bad and len(bad) + len(files) == 1:
-        raise InputError(bad[0])
-
-    def report(message: str) -> None:
-        tqdm.write(f"rgb2depth reconstruct: error: {message}", file=sys.stderr)
-
-    for message in bad:
-        report(message)
-    done = 0
     camera = ""
-    out = Path(args.out)
-    if files:
-        predictor = Predictor.from_pretrained(args.model, device=args.device)
-        if args.face is None:
-            args.face = predictor.framing == "face"
-        check_writable(out)
-        bar = tqdm(files, desc="reconstruct", unit="img", disable=args.quiet or len(files) < 2)
-        for path in bar:
-            try:
-                rec = reconstruct(
-                    predictor,
-                    path,
-                    face=args.face,
-                    mesh=args.mesh,
-                    fov=args.fov,
-                    intrinsics=args.intrinsics,
-                    max_rel_jump=args.max_jump,
-                    tta=args.tta,
-                )
-            except InputError as e:  # this input is bad; the others still get their outputs
-                if len(files) == 1 and not bad:
-                    raise
-                bad.append(str(e))
-                report(str(e))
-                continue
-            write_mesh_outputs(
-                out,
-                path.stem,
-                rec,
-                fmt=args.format,
-                views=args.views,
-                gif=args.gif,
-                size=args.view_size,
-                max_yaw_deg=args.max_yaw,
-            )
-            done += 1
-            camera = rec.camera_source
+
+    def compute(predictor, path):
+        return reconstruct(
+            predictor,
+            path,
+            face=args.face,
+            mesh=args.mesh,
+            fov=args.fov,
+            intrinsics=args.intrinsics,
+            max_rel_jump=args.max_jump,
+            tta=args.tta,
+        )
+
+    def write(predictor, path, rec) -> None:
+        nonlocal camera
+        write_mesh_outputs(
+            out,
+            path.stem,
+            rec,
+            fmt=args.format,
+            views=args.views,
+            gif=args.gif,
+            size=args.view_size,
+            max_yaw_deg=args.max_yaw,
+        )
+        camera = rec.camera_source
+
+    def wrote(predictor, done: int) -> str:
         views = f", {args.views} view(s) each" if args.views else ""
         seen = f" (camera: {camera})" if done else ""
-        print(f"wrote {args.mesh} {args.format} meshes of {done} image(s){views} to {out}{seen}")
-    if bad:
-        total = done + len(bad)
-        print(
-            f"rgb2depth reconstruct: error: {len(bad)} of {total} input(s) failed (listed "
-            f"above); {done} succeeded",
-            file=sys.stderr,
-        )
-        return 2
-    return 0
+        return f"wrote {args.mesh} {args.format} meshes of {done} image(s){views} to {out}{seen}"
+
+    out = Path(args.out)
+    return run_on_inputs("reconstruct", args, compute=compute, write=write, wrote=wrote)
