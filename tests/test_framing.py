@@ -176,3 +176,18 @@ def test_cli_generate_framing_face(tmp_path: Path, capsys) -> None:
     assert main([*argv, "--out", str(out), "--quiet", "--workers", "1"]) == 0
     assert "framing: the detector framed" in capsys.readouterr().out
     assert read_info(out).extra["generator"]["framing"] == "face"
+
+
+def test_a_model_trained_on_face_crops_predicts_in_face_mode(framed: Path, tmp_path: Path) -> None:
+    """Training records the data's framing in the saved model, and the Predictor (so
+    predict, demo, reconstruct and the page) takes face mode as that model's default."""
+    from rgb2depth import Predictor
+    from rgb2depth.config import load_config
+    from rgb2depth.engine.run import train
+    from tiny_run import write_tiny_config
+
+    config = write_tiny_config(tmp_path / "tiny.yaml", framed, steps=1, out=str(tmp_path / "r"))
+    result = train(load_config(config, ["data.val_split=train"]), progress=False)
+    saved = json.loads((result["model_dir"] / "config.json").read_text())
+    assert saved["input"]["framing"] == "face"
+    assert Predictor.from_pretrained(result["model_dir"], device="cpu").framing == "face"
