@@ -281,6 +281,11 @@ CASES: list[Case] = [
         "photo.png: no face found",
     ),
     case(
+        "an image without a face, with the default model (face mode by default)",
+        "predict photo.png --out new",
+        "photo.png: no face found",
+    ),
+    case(
         "two inputs that would write the same files",
         "predict photo.png photos --out new",
         "same outputs",

@@ -127,7 +127,8 @@ def predict_faces(
         smallest = math.ceil(DETECT_MIN_FACE * max(1.0, max(h, w) / DETECT_MAX_SIDE))
         raise NoFaceError(
             f"{name}: no face found ({w}x{h}); face mode needs a face that the frontal or "
-            f"profile face detector finds, at least {smallest} pixels wide"
+            f"profile face detector finds, at least {smallest} pixels wide (--no-face: "
+            "the whole image)"
         )
     ih, iw = predictor.input_size
     depth = np.full((h, w), np.nan, dtype=np.float32)
