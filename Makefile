@@ -45,7 +45,7 @@ bench: $(STAMP)
 
 # Retrain the bundled default model `faces` (128x128 face crops, two stages: absolute
 # depth, then the relief with a shift-invariant loss) and rebuild its model card (about
-# 7 min of data, 50 + 12 min of training on 2 CPU cores).
+# 7 min of data, then 53 + 12 min of training on 2 CPU cores).
 faces: $(STAMP)
 	$(BIN)/rgb2depth train configs/faces-stage1.yaml
 	$(BIN)/rgb2depth train configs/faces.yaml
