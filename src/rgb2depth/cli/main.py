@@ -24,19 +24,39 @@ from collections.abc import Sequence
 
 from rgb2depth import __version__
 from rgb2depth.cli import (
+    benchmark,
     check,
+    convert,
     demo,
     evaluate,
+    export,
     generate,
     models,
     predict,
     reconstruct,
+    report,
     serve,
     train,
+    verify,
 )
 from rgb2depth.errors import InputError
 
-COMMANDS = (demo, predict, reconstruct, evaluate, train, models, generate, check, serve)
+COMMANDS = (
+    demo,
+    predict,
+    reconstruct,
+    evaluate,
+    train,
+    models,
+    generate,
+    convert,
+    check,
+    serve,
+    export,
+    benchmark,
+    report,
+    verify,
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,9 @@
+"""``rgb2depth benchmark``: being written."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    pass

@@ -1,0 +1,1 @@
+"""Converter for bosphorus: being written (see data/sources/__init__.py)."""

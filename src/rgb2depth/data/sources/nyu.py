@@ -1,0 +1,1 @@
+"""Converter for nyu: being written (see data/sources/__init__.py)."""

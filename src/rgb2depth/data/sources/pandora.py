@@ -1,0 +1,1 @@
+"""Converter for pandora: being written (see data/sources/__init__.py)."""

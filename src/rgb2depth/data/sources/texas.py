@@ -1,0 +1,1 @@
+"""Converter for texas: being written (see data/sources/__init__.py)."""
