@@ -37,7 +37,5 @@ def run(args: argparse.Namespace) -> int:
     )
     counts = info.extra["counts"]
     parts = [f"{s}: {c['rgb']} rgb / {c['depth']} depth" for s, c in counts.items()]
-    print(
-        f"wrote {args.out} ({source.title}, depth in {info.depth_units}; {'; '.join(parts)})"
-    )
+    print(f"wrote {args.out} ({source.title}, depth in {info.depth_units}; {'; '.join(parts)})")
     return 0

@@ -27,7 +27,7 @@ CONVERTER_KEY = "converter"
 
 
 class DatasetWriter:
-    """Writes one dataset folder (the temporary folder :func:`~rgb2depth.data.sources.convert` made).
+    """Writes one dataset folder (the temporary one that ``sources.convert`` made).
 
     Args:
         root: the folder to fill.
@@ -127,7 +127,10 @@ class DatasetWriter:
             depth = np.asarray(depth, dtype=np.float64)
             if depth.ndim != 2:
                 raise ValueError(f"depth must be (H, W), got {depth.shape}")
-            mask = default_valid(depth) if valid is None else (np.asarray(valid, bool) & np.isfinite(depth))
+            if valid is None:
+                mask = default_valid(depth)
+            else:
+                mask = np.asarray(valid, dtype=bool) & np.isfinite(depth)
             lo, hi = info.depth_range
             mask &= (depth >= lo) & (depth <= hi)  # outside the range: invalid (count 0)
             counts = encode_depth_png(
