@@ -32,8 +32,12 @@ def run(args: argparse.Namespace) -> int:
     )
     for s in summaries:
         size = ", ".join(f"{h}x{w}" for h, w in s.sizes[:2]) + ("..." if len(s.sizes) > 2 else "")
+        if s.n_depth:
+            values = f"{s.depth_min:>10.4g} {s.depth_max:>10.4g} {s.valid_fraction:>6.1%}"
+        else:  # an RGB-only split
+            values = f"{'-':>10} {'-':>10} {'-':>6}"
         print(
             f"{s.split:<8} {'yes' if s.paired else 'no':<7} {s.n_rgb:>6} {s.n_depth:>6} "
-            f"{size:<14} {s.depth_min:>10.4g} {s.depth_max:>10.4g} {s.valid_fraction:>6.1%}"
+            f"{size:<14} {values}"
         )
     return 0

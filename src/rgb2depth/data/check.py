@@ -45,7 +45,10 @@ def check_split(
         depths: Iterator[dict[str, Tensor]] = (ds.load(i) for i in range(len(ds)))
     else:
         rgb_files = list(list_split(root, split, "rgb").values())
-        depth_files = list(list_split(root, split, "depth").values())
+        # An RGB-only dataset (``extra.rgb_only``, e.g. CelebAMask-HQ converted: an
+        # unpaired RGB domain) has no depth folder.
+        rgb_only = info.extra.get("rgb_only") is True and not (root / split / "depth").exists()
+        depth_files = [] if rgb_only else list(list_split(root, split, "depth").values())
         n_rgb, n_depth = len(rgb_files), len(depth_files)
 
         def read_all() -> Iterator[dict[str, Tensor]]:
