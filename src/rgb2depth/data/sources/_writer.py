@@ -26,6 +26,15 @@ CONVERTER_KEY = "converter"
 """``dataset.json`` ``extra`` key that marks a folder written by ``rgb2depth convert``."""
 
 
+def _encoded_suffix(data: bytes) -> str | None:
+    """``.jpg`` / ``.png`` for the bytes of a JPEG / PNG file (by its signature), else None."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    return None
+
+
 class DatasetWriter:
     """Writes one dataset folder (the temporary one that ``sources.convert`` made).
 
@@ -89,7 +98,7 @@ class DatasetWriter:
         split: str,
         name: str,
         *,
-        rgb: np.ndarray | str | Path | None = None,
+        rgb: np.ndarray | str | Path | bytes | None = None,
         depth: np.ndarray | None = None,
         valid: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
@@ -100,7 +109,8 @@ class DatasetWriter:
             split: ``train``, ``val``, ``test`` or any name.
             name: the sample name (file stem), unique within the split.
             rgb: (H, W, 3) uint8 RGB (written as PNG), or the path of a JPEG / PNG file of
-                the source, copied unchanged; None for a depth-only sample.
+                the source, copied unchanged, or the bytes of such a file (a member of a
+                zip archive, say), written unchanged; None for a depth-only sample.
             depth: (H, W) float depth in the info's ``depth_units``; None for an RGB-only
                 sample.
             valid: (H, W) bool, the valid depth pixels (default: finite and not 0).
@@ -110,7 +120,12 @@ class DatasetWriter:
         info = self.info
         if rgb is not None:
             folder = self._claim(split, "rgb", name)
-            if isinstance(rgb, (str, Path)):
+            if isinstance(rgb, bytes):
+                suffix = _encoded_suffix(rgb)
+                if suffix is None:
+                    raise InputError(f"RGB of sample {name!r}: expected JPEG or PNG bytes")
+                (folder / f"{name}{suffix}").write_bytes(rgb)
+            elif isinstance(rgb, (str, Path)):
                 suffix = Path(rgb).suffix.lower()
                 if suffix == ".jpeg":
                     suffix = ".jpg"
@@ -156,7 +171,7 @@ class DatasetWriter:
         if not self._counts:
             raise InputError(f"{self.src}: no sample found to convert ({self.source})")
         fields = dict(self._info or {})
-        splits = [s for s in ("train", "val", "test") if s in self._counts]
+        splits: list[str] = [s for s in ("train", "val", "test") if s in self._counts]
         splits += sorted(s for s in self._counts if s not in splits)
         extra = dict(fields.pop("extra", {}) or {})
         extra[CONVERTER_KEY] = {"source": self.source, "src": self.src}
