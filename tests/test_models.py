@@ -22,6 +22,7 @@ NAMES = list_models()
 # checked by the parameter-count tests.
 SMALL: dict[str, dict] = {
     "light_unet": {"channels": (4, 6, 8, 8, 10)},
+    "fast_unet": {"channels": (4, 6, 8, 10), "head_channels": 4},
     "unet_baseline": {"base_width": 4},
     "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
     "depth_autoencoder": {"widths": (4, 6, 8)},
