@@ -112,3 +112,38 @@ def test_plain_png_beside_a_json_uses_the_json(
             (out / p.name.replace("_depth", "")).write_bytes(p.read_bytes())
     metrics = evaluate_predictions(out, planes_dataset, progress=False)
     assert metrics["rmse"] < 2e-4
+
+
+def test_predict_pngs_with_a_protocol_and_per_image_rows(
+    predict_files: Path, planes_dataset: Path, tmp_path: Path, capsys
+) -> None:
+    """The same files under ``--protocol nyu-eigen`` (the planes are in metres, 24x32):
+    the prediction is the truth within a count, so every per-image row is near 0."""
+    rows = tmp_path / "rows.csv"
+    target = tmp_path / "m.json"
+    code, stdout, err = run_cli(
+        capsys,
+        "evaluate",
+        "--pred",
+        predict_files,
+        "--data",
+        planes_dataset,
+        "--protocol",
+        "nyu-eigen",
+        "--csv",
+        rows,
+        "--json",
+        target,
+        "--workers",
+        "0",
+    )
+    assert code == 0, err
+    assert "protocol nyu-eigen: 0.001 < gt < 10 m, crop nyu_eigen" in stdout
+    result = json.loads(target.read_text())
+    assert result["protocol"]["name"] == "nyu-eigen" and result["protocol"]["clamp"] is True
+    lines = rows.read_text().splitlines()
+    ds = PairedDepthDataset(planes_dataset, "test")
+    assert len(lines) == 1 + len(ds) and lines[0].startswith("name,abs_rel,")
+    assert [line.split(",")[0] for line in lines[1:]] == ds.names
+    assert all(float(line.split(",")[3]) < 2e-4 for line in lines[1:])  # rmse: one count
+    assert result["metrics"]["rmse"] < 2e-4

@@ -8,6 +8,10 @@ transform is then applied to every pixel of that image.
 - ``"median"``: ``pred * median(gt) / median(pred)`` (monodepth2, for models known up to
   scale). The median of an even number of values is the mean of the two middle ones
   (as ``numpy.median``).
+- ``"median_shift"``: ``pred - median(pred) + median(gt)`` (for depth known up to an
+  offset: seed 000 subtracts each SURREAL depth map's median; the project's face models,
+  whose crops hide the head's distance, are trained with this shift). Defined for signed
+  values too.
 - ``"lstsq"``: ``s * pred + t`` with ``(s, t)`` minimising ``sum((s * pred + t - gt)^2)``
   (affine-invariant depth, Marigold).
 - ``"lstsq_inv"``: the fit is done in inverse depth (disparity, MiDaS practice):
@@ -32,7 +36,7 @@ from torch import Tensor
 from rgb2depth.errors import InputError
 from rgb2depth.metrics._inputs import check_depth_pair, check_mask, working_dtype
 
-ALIGN_METHODS: tuple[str, ...] = ("none", "median", "lstsq", "lstsq_inv")
+ALIGN_METHODS: tuple[str, ...] = ("none", "median", "median_shift", "lstsq", "lstsq_inv")
 """Names accepted by ``align=``."""
 
 ALIGN_EPS = 1e-6
@@ -96,6 +100,20 @@ def median_scale(pred: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
     return torch.where(has, med_gt / med_pred, torch.ones_like(med_pred))
 
 
+def median_shift(pred: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
+    """Per-image ``median(gt) - median(pred)`` over valid pixels with finite ``pred``.
+
+    Args:
+        pred, gt: (B, N) float. valid: (B, N) bool.
+
+    Returns:
+        (B,) shifts, in the units of ``gt``; 0 for images with no such pixel.
+    """
+    fit = valid & torch.isfinite(pred)
+    shift = masked_median(gt, fit) - masked_median(pred, fit)
+    return torch.where(fit.any(dim=1), shift, torch.zeros_like(shift))
+
+
 def least_squares_fit(x: Tensor, y: Tensor, fit: Tensor) -> tuple[Tensor, Tensor]:
     """Per-row ``(s, t)`` minimising ``sum over fit of (s * x + t - y)^2``.
 
@@ -146,6 +164,8 @@ def align_flat(pred: Tensor, gt: Tensor, valid: Tensor, align: str) -> Tensor:
     check_align_method(align)
     if align == "median":
         return pred * median_scale(pred, gt, valid).unsqueeze(1)
+    if align == "median_shift":
+        return pred + median_shift(pred, gt, valid).unsqueeze(1)
     if align == "lstsq":
         return least_squares_align(pred, gt, valid, inverse=False)
     if align == "lstsq_inv":
@@ -182,6 +202,24 @@ def align_median(pred: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
     """
     p, g, v = _flat_inputs(pred, gt, valid)
     out = p * median_scale(p, g, v).unsqueeze(1)
+    return out.reshape(pred.shape).to(pred.dtype)
+
+
+def align_median_shift(pred: Tensor, gt: Tensor, valid: Tensor) -> Tensor:
+    """Per-image median shift, ``pred - median(pred) + median(gt)`` (seed 000, SURREAL).
+
+    Medians are taken over the pixels where ``valid`` is True and ``pred`` is finite.
+
+    Args:
+        pred: predicted depth, (B, 1, H, W), (B, H, W) or (H, W), float, any offset.
+        gt: ground-truth depth (or signed heights), same shape, dataset units.
+        valid: bool mask of valid pixels, same shape.
+
+    Returns:
+        Shifted prediction, shape and dtype of ``pred``, in the units of ``gt``.
+    """
+    p, g, v = _flat_inputs(pred, gt, valid)
+    out = p + median_shift(p, g, v).unsqueeze(1)
     return out.reshape(pred.shape).to(pred.dtype)
 
 

@@ -9,8 +9,13 @@ Conventions (every one an explicit option of :func:`compute_depth_metrics`):
   ``gt``, ``!= invalid_value``, inside ``min_depth``/``max_depth`` strictly or
   inclusively, inside the crop and the user mask).
 - **Order**: valid mask -> per-image alignment (:mod:`rgb2depth.metrics.align`) ->
-  optional clamp of ``pred`` to ``[min_depth, max_depth]`` (NaN -> min, inf -> max,
-  ZoeDepth) -> metrics on valid pixels -> reduction.
+  optional median window (below) -> optional clamp of ``pred`` to
+  ``[min_depth, max_depth]`` (NaN -> min, inf -> max, ZoeDepth) -> metrics on valid
+  pixels -> reduction.
+- **Median window** (``median_window=w``, seed 000's SURREAL range of +-0.4725 m): after
+  the alignment (which is fitted on all valid pixels), only the pixels whose ground
+  truth lies within ``w`` of its own median over those valid pixels still count
+  (``|gt - median(gt)| < w``, or ``<= w`` with ``inclusive``).
 - **Reduction**: ``"per_image"`` is the mean over images of each image's metric
   (monodepth2, AdaBins, ZoeDepth, DA-V2, Marigold); images with no valid pixel are
   skipped and counted in ``n_skipped``. ``"pooled"`` computes each metric once over
@@ -80,7 +85,7 @@ from torch import Tensor
 
 from rgb2depth.errors import InputError
 from rgb2depth.metrics._inputs import check_depth_pair, check_mask, working_dtype
-from rgb2depth.metrics.align import align_flat, check_align_method, clamp_depth
+from rgb2depth.metrics.align import align_flat, check_align_method, clamp_depth, masked_median
 from rgb2depth.metrics.masks import check_crop_name, check_depth_range, valid_mask
 
 PRED_FLOOR = 1e-6
@@ -371,9 +376,13 @@ class _Options:
     clamp: bool
     reduction: str
     metrics: tuple[str, ...]
+    median_window: float | None = None
 
     def __post_init__(self) -> None:
         check_depth_range(self.min_depth, self.max_depth)
+        w = self.median_window
+        if w is not None and not (isinstance(w, (int, float)) and 0 < w < math.inf):
+            raise InputError(f"median_window must be a finite number > 0 or None, got {w!r}")
         if self.crop is not None:
             check_crop_name(self.crop)
         check_align_method(self.align)
@@ -419,6 +428,7 @@ def _options(
     clamp: bool,
     reduction: str,
     metrics: Iterable[str] | None,
+    median_window: float | None = None,
 ) -> _Options:
     if isinstance(metrics, str):
         metrics = (metrics,)
@@ -436,6 +446,7 @@ def _options(
         bool(clamp),
         reduction,
         names,
+        None if median_window is None else float(median_window),
     )
 
 
@@ -460,6 +471,12 @@ def _image_sums(
     p, g = p.to(dtype), g.to(dtype)
     p = align_flat(p.reshape(b, -1), g.reshape(b, -1), valid.reshape(b, -1), opts.align)
     p = p.reshape(b, h, w)
+    if opts.median_window is not None:
+        med = masked_median(g.reshape(b, -1), valid.reshape(b, -1)).reshape(b, 1, 1)
+        dist = (g - med).abs()  # NaN for an image without valid pixels: nothing stays valid
+        valid = valid & (
+            dist <= opts.median_window if opts.inclusive else dist < opts.median_window
+        )
     if opts.clamp:
         p = clamp_depth(p, opts.min_depth, opts.max_depth)
     # Invalid gt pixels are replaced by 1 so that no term is computed on 0, NaN or inf there;
@@ -497,9 +514,13 @@ class DepthMetricAccumulator:
     each image's metrics and the image count; pooled it keeps the sum of every
     per-pixel term and the pixel count.
 
+    It keeps only these sums (a few scalars, whatever the number of images); the
+    per-image values of each batch are returned by :meth:`update` for callers that
+    want them (a per-image table), and not kept.
+
     Args:
         min_depth, max_depth, inclusive, invalid_value, crop, align, clamp, reduction,
-        metrics: as in :func:`compute_depth_metrics`.
+        metrics, median_window: as in :func:`compute_depth_metrics`.
 
     Example::
 
@@ -521,6 +542,7 @@ class DepthMetricAccumulator:
         clamp: bool = False,
         reduction: str = "per_image",
         metrics: Iterable[str] | None = None,
+        median_window: float | None = None,
     ) -> None:
         self._opts = _options(
             min_depth=min_depth,
@@ -532,6 +554,7 @@ class DepthMetricAccumulator:
             clamp=clamp,
             reduction=reduction,
             metrics=metrics,
+            median_window=median_window,
         )
         self.reset()
 
@@ -548,13 +571,18 @@ class DepthMetricAccumulator:
         self._n_skipped: Tensor | None = None
         self._n_pixels: Tensor | None = None
 
-    def update(self, pred: Tensor, gt: Tensor, mask: Tensor | None = None) -> None:
+    def update(self, pred: Tensor, gt: Tensor, mask: Tensor | None = None) -> dict[str, Tensor]:
         """Add a batch.
 
         Args:
             pred: predicted depth, (B, 1, H, W), (B, H, W) or (H, W), float, dataset units.
             gt: ground-truth depth, same shape and units.
             mask: optional bool mask of extra valid pixels, shape of ``pred`` or (H, W).
+
+        Returns:
+            The batch's per-image values, as :func:`per_image_metrics` gives them: metric
+            name -> (B,) tensor (NaN for an image without a valid pixel), plus
+            ``n_pixels`` -> (B,) valid pixel counts. The accumulator does not keep them.
 
         Raises:
             InputError: bad shapes or dtypes; see :func:`compute_depth_metrics`.
@@ -571,7 +599,7 @@ class DepthMetricAccumulator:
         if self._n_pixels is None:
             self._value_sums, self._term_sums = batch["values"], batch["terms"]
             self._n_images, self._n_skipped, self._n_pixels = n_images, n_skipped, n_pixels
-            return
+            return {**values, "n_pixels": counts}
         dev = self._n_pixels.device
         for m, v in batch["values"].items():
             self._value_sums[m] = self._value_sums[m] + v.to(dev)
@@ -581,6 +609,7 @@ class DepthMetricAccumulator:
         self._n_images = self._n_images + n_images.to(dev)
         self._n_skipped = self._n_skipped + n_skipped.to(dev)
         self._n_pixels = self._n_pixels + n_pixels.to(dev)
+        return {**values, "n_pixels": counts}
 
     def compute(self) -> dict[str, float]:
         """The metrics over every batch added since the last :meth:`reset`.
@@ -626,6 +655,7 @@ def compute_depth_metrics(
     clamp: bool = False,
     reduction: str = "per_image",
     metrics: Iterable[str] | None = None,
+    median_window: float | None = None,
 ) -> dict[str, float]:
     """Depth metrics of a batch of predictions against ground truth.
 
@@ -642,13 +672,16 @@ def compute_depth_metrics(
         invalid_value: the ground truth's code for missing depth, or ``None``.
         crop: ``None`` or one of ``"nyu_eigen"``, ``"kitti_garg"``, ``"kitti_eigen"``
             (see :mod:`rgb2depth.metrics.masks`).
-        align: ``"none"``, ``"median"``, ``"lstsq"`` or ``"lstsq_inv"``, fitted per image
-            (see :mod:`rgb2depth.metrics.align`).
+        align: ``"none"``, ``"median"``, ``"median_shift"``, ``"lstsq"`` or ``"lstsq_inv"``,
+            fitted per image (see :mod:`rgb2depth.metrics.align`).
         clamp: clamp the (aligned) prediction to ``[min_depth, max_depth]``, NaN -> min,
             inf -> max, before the metrics.
         reduction: ``"per_image"`` (mean of per-image metrics) or ``"pooled"`` (over all
             valid pixels of the batch).
         metrics: names from :data:`METRIC_NAMES`; ``None`` for :data:`DEFAULT_METRICS`.
+        median_window: ``None``, or keep only pixels whose ground truth lies within this
+            distance (dataset units) of its per-image median over the valid pixels,
+            strictly unless ``inclusive`` (seed 000's SURREAL +-0.4725 m).
 
     Returns:
         Metric name -> float, plus ``n_images`` (images with a valid pixel),
@@ -668,6 +701,7 @@ def compute_depth_metrics(
         clamp=clamp,
         reduction=reduction,
         metrics=metrics,
+        median_window=median_window,
     )
     acc.update(pred, gt, mask)
     return acc.compute()
@@ -686,6 +720,7 @@ def per_image_metrics(
     align: str = "none",
     clamp: bool = False,
     metrics: Iterable[str] | None = None,
+    median_window: float | None = None,
 ) -> dict[str, Tensor]:
     """Each image's metrics, e.g. for a per-image report.
 
@@ -705,6 +740,7 @@ def per_image_metrics(
         clamp=clamp,
         reduction="per_image",
         metrics=metrics,
+        median_window=median_window,
     )
     sums, counts = _image_sums(pred, gt, mask, opts)
     out = _per_image_values(sums, counts, opts.metrics)
