@@ -192,7 +192,7 @@ def run_demo(
                 mask=torch.from_numpy(both)[None, None],
                 **metric_settings(predictor.depth_range),
             )
-            # the shape alone: the prediction shifted to the true median depth
+            # the shape alone: the prediction scaled to the true median depth (median scaling)
             shape = compute_depth_metrics(
                 torch.from_numpy(depth)[None, None],
                 torch.from_numpy(sample.truth)[None, None],

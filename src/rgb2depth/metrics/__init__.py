@@ -15,6 +15,7 @@ from rgb2depth.metrics.align import (
     ALIGN_METHODS,
     align_least_squares,
     align_median,
+    align_median_shift,
     clamp_depth,
 )
 from rgb2depth.metrics.depth import (
@@ -50,6 +51,7 @@ __all__ = [
     "MetricInfo",
     "align_least_squares",
     "align_median",
+    "align_median_shift",
     "apply_crop",
     "clamp_depth",
     "compute_depth_metrics",
