@@ -380,6 +380,37 @@ CASES: list[Case] = [
     case("a port that is not one", "serve --port 70000", "expected a port number"),
     case("an upload limit of zero", "serve --max-upload-mb 0", "expected a size in MB"),
     case("an unknown device", "serve --model faces-light --device tpu", "tpu"),
+    # ------------------------------------------------------------------ convert
+    case("an unknown dataset", "convert nyuv2 mine --out new", "unknown dataset 'nyuv2'", "texas"),
+    case("a source that does not exist", "convert nyu nowhere.mat --out new", "does not exist"),
+    case("NYU: a file that is not HDF5", "convert nyu notes.txt --out new", "not an HDF5 file"),
+    case("Pandora: a file, not its folder", "convert pandora notes.txt --out new", "not a folder"),
+    case("Biwi: a folder without sequences", "convert biwi mine --out new", "no sequence folder"),
+    case("SURREAL: no split folder", "convert surreal mine --out new", "no train, val or test"),
+    case(
+        "Texas-3DFRD: no image pairs", "convert texas data --out new", "no Texas-3DFRD image pair"
+    ),
+    case("Bosphorus: no subject folders", "convert bosphorus mine --out new", "no subject folder"),
+    case("CelebAMask-HQ: no image folder", "convert celebamask mine --out new", "CelebA-HQ-img/"),
+    # ------------------------------------------------------------------ report
+    case("a folder that is not a training run", "report data --out rep", "not a training run"),
+    case("a run folder that does not exist", "report nowhere --out rep", "no such folder"),
+    # ------------------------------------------------------------------ evaluate --protocol
+    case(
+        "an unknown protocol",
+        "evaluate --model faces-light --data data --protocol nyu",
+        "invalid choice: 'nyu'",
+    ),
+    case(
+        "a protocol for other units",
+        "evaluate --model faces-light --data data --protocol nyu-eigen",
+        "scores depth in m but the dataset's depth is in mm",
+    ),
+    case(
+        "an alignment contradicting the protocol",
+        "evaluate --model faces-light --data data --protocol faces-relative --align median",
+        "contradicts protocol 'faces-relative'",
+    ),
     # ------------------------------------------------------------------ any
     case("an unknown command", "frobnicate", "invalid choice: 'frobnicate'"),
 ]
