@@ -1,4 +1,8 @@
-"""``rgb2depth train CONFIG [key=value ...]``: run a training configuration."""
+"""``rgb2depth train CONFIG [key=value ...]``: run a training configuration.
+
+``torchrun --nproc_per_node=N -m rgb2depth train CONFIG`` runs it data-parallel over N
+processes (docs/distributed.md); only rank 0 prints the summary.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "Overrides are dotted KEY=VALUE pairs parsed as YAML, e.g. train.lr=2e-4 "
         "schedule.steps=500 data.size=[96,96] train.amp=off. The run folder (log.out) "
         "receives the resolved config, log.csv, TensorBoard logs, checkpoints and the "
-        "trained model/.",
+        "trained model/. Under torchrun (torchrun --nproc_per_node=N -m rgb2depth train "
+        "CONFIG) the run is data-parallel over the N processes: train.batch_size is the "
+        "global batch and must divide by N; rank 0 writes log.out.",
     )
     p.add_argument("config", help="YAML configuration file")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides")
@@ -42,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     except FloatingPointError as e:  # a failure while running, not the input's fault
         print(f"rgb2depth train: error: training diverged: {e}", file=sys.stderr)
         return 1
+    if result.get("rank", 0) != 0:  # one summary per run, from rank 0
+        return 0
     metrics = result["metrics"]
     shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in ("abs_rel", "rmse", "mae") if k in metrics)
     print(f"trained {result['steps']} steps; validation: {shown or 'none'}")

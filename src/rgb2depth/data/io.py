@@ -9,6 +9,7 @@ leaves a half-written output.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -192,6 +193,7 @@ def atomic_dir(
     *,
     overwrite: bool = False,
     replaceable: Callable[[Path], None] | None = None,
+    fsync: bool = False,
 ) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; move it to ``path`` on success.
 
@@ -206,6 +208,11 @@ def atomic_dir(
         replaceable: called with ``path`` before an existing ``path`` is replaced,
             at the start and again just before the swap; raises
             :class:`~rgb2depth.errors.InputError` to refuse, deleting nothing.
+        fsync: before the rename, flush every file of the folder and the folder itself
+            to the disk, and the parent folder after it, so that after a power cut
+            ``path`` is the old folder or the complete new one, never one with empty or
+            partly written files (a rename alone does not order the writes before it on
+            every file system).
 
     Raises:
         InputError: ``path`` exists and is not empty while ``overwrite`` is False
@@ -230,6 +237,8 @@ def atomic_dir(
         for f in tmp.rglob("*"):  # some writers (safetensors) make 0600 files
             if f.is_file() and not f.is_symlink():
                 os.chmod(f, 0o666 & ~_umask())
+        if fsync:
+            sync_tree(tmp)
         if not os.path.lexists(path):
             os.replace(tmp, path)
         else:
@@ -245,9 +254,47 @@ def atomic_dir(
                 os.replace(old, path)
                 raise
             _remove_any(old)
+        if fsync:
+            sync_path(path.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def sync_path(path: str | Path) -> None:
+    """``fsync`` one file or folder (a folder's entries: creations, renames).
+
+    Folders cannot be opened for syncing on some systems (Windows); there it does nothing.
+    """
+    flags = os.O_RDONLY
+    if os.path.isdir(path):
+        flags |= getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(path, flags)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    except OSError as e:  # EINVAL: a folder or file system that cannot be synced
+        if e.errno not in (errno.EINVAL, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def sync_tree(folder: str | Path) -> None:
+    """``fsync`` every file under ``folder``, then every folder, deepest first."""
+    folder = Path(folder)
+    dirs = [folder]
+    for entry in sorted(folder.rglob("*")):
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            dirs.append(entry)
+        elif entry.is_file():
+            sync_path(entry)
+    for d in sorted(dirs, key=lambda p: len(p.parts), reverse=True):
+        sync_path(d)
 
 
 def save_png(path: str | Path, array: np.ndarray, *, compress_level: int = 6) -> None:

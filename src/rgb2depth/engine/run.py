@@ -13,6 +13,12 @@ its last checkpoint with the settings it was started with: the resolved config
 ``data.workers``, ``train.device``), which take their new values, so ``config.yaml``
 always states the settings the run goes on with. Any other difference is refused
 with one line naming each key with its old and new value.
+
+Started by ``torchrun --nproc_per_node=N -m rgb2depth train CONFIG``, :func:`train`
+runs the same training data-parallel over N processes
+(:mod:`rgb2depth.engine.distributed`, docs/distributed.md): every process checks the
+configuration alike, rank 0 generates missing data, writes the run folder and the
+model, and ``train.batch_size`` is the global batch.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -34,6 +40,9 @@ from rgb2depth.config import RESUME_MAY_CHANGE, check_config, dump_config, load_
 from rgb2depth.data.format import DatasetInfo
 from rgb2depth.data.io import atomic_path, check_writable
 from rgb2depth.errors import InputError, check_keywords
+
+if TYPE_CHECKING:
+    from rgb2depth.engine.distributed import Distributed
 
 __all__ = ["build_evaluator", "check_resume", "prepare_data", "resolve_config", "train"]
 
@@ -358,23 +367,40 @@ def _write_config(run_dir: Path, config: dict[str, Any]) -> None:
 def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run the training that ``config`` describes; return a summary.
 
+    In a process started by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the
+    run is distributed over its processes (see the module docstring).
+
     Returns:
-        ``{"run_dir", "model_dir", "metrics", "steps", "predicts_depth_from_rgb"}``.
+        ``{"run_dir", "model_dir", "metrics", "steps", "predicts_depth_from_rgb",
+        "rank", "world_size"}`` (``metrics`` on rank 0 only; the others' are empty).
 
     Raises:
         InputError: any problem with the configuration, data, checkpoint or run folder
             (all found before the run folder is created or changed).
         FloatingPointError: training diverged (the message says what to change).
     """
+    from rgb2depth.engine.distributed import session
+
+    check_config(config)  # (load_config did; a config built in Python is checked here)
+    # The resolved configuration: every key, including the method's defaults.
+    config = resolve_config(config)
+    with session(config["train"]["device"]) as (ctx, device):
+        return _train(config, ctx, device, resume=resume, progress=progress)
+
+
+def _train(
+    config: dict[str, Any], ctx: Distributed, device: str, *, resume: bool, progress: bool
+) -> dict[str, Any]:
+    """:func:`train` in one process of ``ctx`` (a resolved config), on ``device``."""
     from rgb2depth.data.transforms import build_transforms
+    from rgb2depth.engine.distributed import barrier
     from rgb2depth.engine.settings import TrainSettings
     from rgb2depth.engine.trainer import Trainer
     from rgb2depth.methods import MethodContext, build_method
     from rgb2depth.models import count_parameters, create_model, save_model_folder
 
-    check_config(config)  # (load_config did; a config built in Python is checked here)
-    # The resolved configuration: every key, including the method's defaults.
-    config = resolve_config(config)
+    main = ctx.is_main
+    progress = progress and main
     run_dir = Path(config["log"]["out"])
     check_writable(run_dir, what="log.out", hint="log.out must be a folder that can be created")
     ckpts = run_dir / "checkpoints"
@@ -385,7 +411,11 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
     init_state = None if resume else initial_weights(config)
-    info = prepare_data(config, progress=progress)
+    if main:  # rank 0 generates missing data; the others wait, then read it
+        info = prepare_data(config, progress=progress)
+    barrier(ctx)
+    if not main:
+        info = prepare_data(config, progress=False)
     check_data_kind(config, info)
     data = config["data"]
     channels = 1 if data["grayscale"] else 3
@@ -416,13 +446,28 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
         method,
         train_ds,
         run_dir,
-        settings=TrainSettings.from_config(config, progress=progress and config["log"]["progress"]),
-        evaluator=build_evaluator(config, info),
+        settings=TrainSettings.from_config(
+            config, progress=progress and config["log"]["progress"], device=device
+        ),
+        evaluator=build_evaluator(config, info),  # (checked everywhere, run on rank 0)
+        dist=ctx,
     )
     # Everything is checked (on resume, the checkpoint has loaded too); only then does
     # the run folder appear, or its config.yaml change.
     metrics = trainer.fit(resume=resume, on_start=lambda: _write_config(run_dir, config))
     model_dir = run_dir / "model"
+    summary = {
+        "run_dir": run_dir,
+        "model_dir": model_dir,
+        "metrics": metrics,
+        "steps": trainer.step,
+        "predicts_depth_from_rgb": method.predicts_depth_from_rgb,
+        "rank": ctx.rank,
+        "world_size": ctx.world_size,
+    }
+    if not main:
+        barrier(ctx)  # until rank 0 has written the model
+        return summary
     save_model_folder(
         model_dir,
         method.model.cpu(),
@@ -443,16 +488,12 @@ def train(config: dict[str, Any], *, resume: bool = False, progress: bool = True
                 "dataset_kind": info.kind,
                 "steps": trainer.step,
                 "batch_size": t["batch_size"],
+                "processes": ctx.world_size,
                 "parameters": count_parameters(method.model),
                 "val_metrics": metrics,
             },
         },
         overwrite=True,
     )
-    return {
-        "run_dir": run_dir,
-        "model_dir": model_dir,
-        "metrics": metrics,
-        "steps": trainer.step,
-        "predicts_depth_from_rgb": method.predicts_depth_from_rgb,
-    }
+    barrier(ctx)
+    return summary

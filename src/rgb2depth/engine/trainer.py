@@ -11,6 +11,12 @@ It never looks inside a batch or a loss.
 On CPU a run resumed from a checkpoint continues with bit-identical results: the
 batches depend only on the step (:mod:`rgb2depth.engine.data`), and the weights,
 optimizer, scheduler and RNG states are all restored.
+
+Under ``torchrun`` (a process group, :mod:`rgb2depth.engine.distributed`) the trainer
+runs data-parallel: each process computes the gradients of its slice of the global
+batch, they are averaged over the processes after every ``backward``, and every
+process takes the same optimizer step. Rank 0 alone logs, validates and writes
+checkpoints; every process resumes from the same checkpoint (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -29,18 +35,21 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from rgb2depth.devices import DEVICES, resolve_device
+from rgb2depth.engine import distributed as ddp
 from rgb2depth.engine.checkpoint import (
     capture_rng,
     latest_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     restore_rng,
     save_checkpoint,
+    seed_all,
 )
-from rgb2depth.engine.data import infinite_loader
+from rgb2depth.engine.data import global_batch_size, infinite_loader
 from rgb2depth.engine.logging import RunLogger
 from rgb2depth.engine.settings import TrainSettings
 from rgb2depth.errors import InputError
-from rgb2depth.methods import Method
+from rgb2depth.methods import Method, OptimStep
 
 # DEVICES and resolve_device live in rgb2depth.devices (inference uses them too); still
 # importable from here.
@@ -109,7 +118,13 @@ class Trainer:
             its defaults are the config schema's).
         evaluator: validation, called every ``val_every`` steps and at the end.
         tensorboard: write TensorBoard event files.
+        dist: this process's place in a distributed run; None: the process group
+            :func:`torch.distributed.init_process_group` made, if any (else one process).
         **changes: fields of ``settings`` to change (``steps=10, lr=1e-3``).
+
+    Raises:
+        InputError: bad settings, an empty training split, or a global batch
+            (``batch_size``) that does not divide by the number of processes.
     """
 
     def __init__(
@@ -121,6 +136,7 @@ class Trainer:
         settings: TrainSettings | None = None,
         evaluator: Evaluator | None = None,
         tensorboard: bool = True,
+        dist: ddp.Distributed | None = None,
         **changes: Any,
     ) -> None:
         try:
@@ -137,6 +153,19 @@ class Trainer:
             )
         if len(train_data) == 0:  # type: ignore[arg-type]
             raise InputError("the training split is empty")
+        self.dist = dist if dist is not None else ddp.current()
+        n, world = len(train_data), self.dist.world_size  # type: ignore[arg-type]
+        if global_batch_size(n, cfg.batch_size) % world:
+            few = (
+                f" (the training split has only {n} samples, so each batch holds all {n})"
+                if n < cfg.batch_size
+                else ""
+            )
+            raise InputError(
+                f"train.batch_size={cfg.batch_size}{few} cannot be split evenly over "
+                f"{world} processes; it is the global batch, divided among them: use a "
+                f"multiple of {world}"
+            )
         self.settings = cfg
         self.method = method
         self.train_data = train_data
@@ -160,6 +189,9 @@ class Trainer:
         self.progress, self.tensorboard = cfg.progress, tensorboard
 
         self.method.to(self.device)
+        # every process starts from rank 0's weights and buffers (the same seed made
+        # them the same already; a network initialised otherwise is made so here)
+        ddp.broadcast_tensors_(self.method.state_dict().values(), self.dist)
         self.optim_steps = method.optim_steps()
         if not self.optim_steps:
             raise InputError(f"method {method.name!r} declares no optimisation step")
@@ -202,17 +234,53 @@ class Trainer:
         }
 
     def save(self) -> Path:
+        """Write a checkpoint of the current step (in a distributed run: every process
+        calls this; rank 0 writes, with every process's RNG states)."""
+        rngs = ddp.gather_objects(capture_rng(), self.dist) if self.dist.enabled else None
+        if not self.dist.is_main:
+            return self.run_dir / "checkpoints" / f"step_{self.step:08d}"
+        state = self.state_dict()
+        if rngs is not None:
+            state["world_size"] = self.dist.world_size
+            state["rng_ranks"] = rngs
         return save_checkpoint(
             self.run_dir,
             self.step,
             self.method.state_dict(),
-            self.state_dict(),
+            state,
             keep=self.keep_checkpoints,
         )
 
+    def _restore_rng(self, state: dict[str, Any]) -> None:
+        """Each process's RNG states from a checkpoint saved by as many processes; with
+        another number of processes rank 0 takes the saved (rank 0's) states and the
+        others fresh streams seeded from (seed, rank, step)."""
+        ranks = state.get("rng_ranks")
+        if self.dist.world_size == int(state.get("world_size", 1)):
+            restore_rng(ranks[self.dist.rank] if ranks is not None else state["rng"])
+        elif self.dist.is_main:
+            restore_rng(state["rng"])
+        else:
+            seed_all(ddp.rank_seed(self.seed, self.dist.rank, self.step))
+
     def load(self, path: str | Path) -> None:
-        """Restore weights and training state from a checkpoint folder."""
-        weights, state = load_checkpoint(path)
+        """Restore weights and training state from a checkpoint folder.
+
+        Raises:
+            InputError: a missing, incomplete or corrupt checkpoint (the message names
+                the file, and the older checkpoint to fall back on, if any), or one of
+                other networks.
+        """
+        try:
+            weights, state = load_checkpoint(path)
+        except InputError as e:
+            older = [p for p in list_checkpoints(Path(path).parent) if p.name < Path(path).name]
+            if not older:
+                raise
+            raise InputError(
+                f"{e}; to resume from the checkpoint before it, delete {path} "
+                f"({older[-1].name} remains)"
+            ) from None
         own = self.method.state_dict()
         missing = sorted(set(own) - set(weights))
         unexpected = sorted(set(weights) - set(own))
@@ -237,7 +305,7 @@ class Trainer:
             scaler.load_state_dict(sd)
         self.step, self.batches = int(state["step"]), int(state["batches"])
         self.last_metrics = dict(state.get("metrics", {}))
-        restore_rng(state["rng"])
+        self._restore_rng(state)
 
     # ------------------------------------------------------------------ loop
 
@@ -276,9 +344,15 @@ class Trainer:
                     self.method.zero_grad(set_to_none=True)
                     with self._autocast():
                         loss, terms = self.method.loss(ostep.name, batch)
-                    if not torch.isfinite(loss):
+                    if self.dist.enabled:
+                        scaler.scale(loss).backward()
+                        # the mean loss travels with the gradients, so every process
+                        # sees a divergence on any of them and stops alike
+                        self._average_gradients(ostep, loss)
+                    elif not torch.isfinite(loss):
                         raise FloatingPointError(self._divergence(ostep.name, float(loss.detach())))
-                    scaler.scale(loss).backward()
+                    else:
+                        scaler.scale(loss).backward()
                     if clip and clip > 0:
                         scaler.unscale_(opt)
                         norm = torch.nn.utils.clip_grad_norm_(ostep.parameters, clip)
@@ -299,8 +373,29 @@ class Trainer:
                 logs[f"{prefix}grad_norm"] = float(norm)
         for s in self.schedulers:
             s.step()
+        if self.dist.enabled:
+            ddp.average_norm_buffers(self.method, self.dist)
+            logs = self._average_logs(logs)
         self.step += 1
         return logs
+
+    def _average_gradients(self, ostep: OptimStep, loss: torch.Tensor) -> None:
+        """Average the gradients of ``ostep``'s parameters (and the loss) over the
+        processes; raise FloatingPointError on every process if the mean loss is not
+        finite."""
+        grads = [p.grad for p in ostep.parameters if p.grad is not None]
+        mean = loss.detach().float().reshape(1).clone()
+        ddp.average_([*grads, mean], self.dist)
+        if not torch.isfinite(mean).all():
+            raise FloatingPointError(self._divergence(ostep.name, float(mean)))
+
+    def _average_logs(self, logs: dict[str, float]) -> dict[str, float]:
+        """The logged values averaged over the processes (each is a mean over its slice)."""
+        keys = sorted(logs)
+        values = torch.tensor([logs[k] for k in keys], dtype=torch.float64, device=self.device)
+        ddp.average_([values], self.dist)
+        mean = dict(zip(keys, values.tolist(), strict=True))
+        return {k: mean[k] for k in logs}
 
     def _divergence(self, name: str, loss: float) -> str:
         """What happened, what to change (only advice that applies) and what is saved."""
@@ -315,7 +410,9 @@ class Trainer:
         )
 
     def validate(self, logger: RunLogger | None = None) -> dict[str, float]:
-        if self.evaluator is None:
+        """Run the evaluator (on rank 0 only in a distributed run); log and return its
+        metrics."""
+        if self.evaluator is None or not self.dist.is_main:
             return {}
         self.method.eval()
         with torch.no_grad(), self._autocast():
@@ -341,17 +438,24 @@ class Trainer:
             The last validation metrics ({} without an evaluator).
         """
         resume_step = None
+        main = self.dist.is_main
         if resume:
-            last = latest_checkpoint(self.run_dir)
+            # every process resumes from the checkpoint rank 0 found
+            last = ddp.broadcast_object(latest_checkpoint(self.run_dir), self.dist)
             if last is None:
                 raise InputError(f"--resume: no checkpoint in {self.run_dir / 'checkpoints'}")
             self.load(last)
             resume_step = self.step
         else:
-            torch.manual_seed(self.seed)
-        if on_start is not None:
+            seed_all(ddp.rank_seed(self.seed, self.dist.rank))
+        ddp.barrier(self.dist)  # all have loaded before rank 0 writes to run_dir
+        if on_start is not None and main:
             on_start()
-        logger = RunLogger(self.run_dir, resume_step=resume_step, tensorboard=self.tensorboard)
+        logger = (
+            RunLogger(self.run_dir, resume_step=resume_step, tensorboard=self.tensorboard)
+            if main
+            else None
+        )
         data = infinite_loader(
             self.train_data,
             batch_size=self.batch_size,
@@ -359,13 +463,15 @@ class Trainer:
             start=self.batches,
             workers=self.workers,
             pin_memory=self.device.type == "cuda",
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
         )
         bar = tqdm(
             total=self.steps,
             initial=self.step,
             desc="train",
             unit="step",
-            disable=not self.progress,
+            disable=not (self.progress and main),
             dynamic_ncols=True,
         )
         t0, step0 = time.perf_counter(), self.step
@@ -373,7 +479,11 @@ class Trainer:
             while self.step < self.steps:
                 logs = self._train_step(data)
                 final = self.step == self.steps
-                if self.log_every and (self.step % self.log_every == 0 or final):
+                if (
+                    logger is not None
+                    and self.log_every
+                    and (self.step % self.log_every == 0 or final)
+                ):
                     rate = (self.step - step0) / max(1e-9, time.perf_counter() - t0)
                     lr = self.optimizers[0].param_groups[0]["lr"]
                     logger.scalars(self.step, "train", {**logs, "lr": lr, "steps_per_s": rate})
@@ -390,5 +500,6 @@ class Trainer:
                     self.save()
         finally:
             bar.close()
-            logger.close()
+            if logger is not None:
+                logger.close()
         return self.last_metrics
