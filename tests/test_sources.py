@@ -55,7 +55,7 @@ def test_every_published_dataset_is_registered() -> None:
 
 
 def test_unknown_dataset_lists_the_known_ones() -> None:
-    with pytest.raises(InputError, match="unknown dataset 'nyuv2'; known: .*texas"):
+    with pytest.raises(InputError, match=r"unknown dataset 'nyuv2'; known: .*texas"):
         get_source("nyuv2")
 
 

@@ -72,15 +72,22 @@ def _no_analytics() -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
-def load_models(names: list[str], *, device: str = "auto") -> dict[str, Any]:
-    """Load each model (a bundled name or a saved model folder) once: name -> Predictor.
+def load_models(
+    names: list[str], *, device: str = "auto", backend: str | None = None
+) -> dict[str, Any]:
+    """Load each model (a bundled name, a saved model folder or an exported ``.onnx``)
+    once: name -> Predictor, running on ``backend`` (see
+    :mod:`rgb2depth.inference.backends`; default torch, onnx for a ``.onnx``).
 
     Raises:
-        InputError: an unknown model or a broken model folder (before anything is served).
+        InputError: an unknown model, a broken model folder, or a backend this machine
+            cannot run (before anything is served).
     """
     from rgb2depth.inference import Predictor
 
-    return {str(name): Predictor.from_pretrained(name, device=device) for name in names}
+    return {
+        str(name): Predictor.from_pretrained(name, device=device, backend=backend) for name in names
+    }
 
 
 @dataclass
@@ -373,10 +380,11 @@ def serve(
     port: int = 7860,
     device: str = "auto",
     max_upload_mb: float = MAX_UPLOAD_MB,
+    backend: str | None = None,
 ) -> None:
-    """Load the models, build the page and serve it until interrupted (Ctrl-C, or
-    SIGTERM: both raise KeyboardInterrupt here, after which the server is closed and its
-    files removed).
+    """Load the models (on ``backend``, :func:`load_models`), build the page and serve it
+    until interrupted (Ctrl-C, or SIGTERM: both raise KeyboardInterrupt here, after which
+    the server is closed and its files removed).
 
     Raises:
         InputError: an unknown model, or the address cannot be served (before serving).
@@ -386,7 +394,9 @@ def serve(
     def interrupted(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    blocks = build_page(load_models(models, device=device), max_upload_mb=max_upload_mb)
+    blocks = build_page(
+        load_models(models, device=device, backend=backend), max_upload_mb=max_upload_mb
+    )
     previous = signal.signal(signal.SIGTERM, interrupted)
     try:
         url = launch(blocks, host=host, port=port, max_upload_mb=max_upload_mb)

@@ -69,7 +69,7 @@ def run_on_inputs(
 
     from tqdm.auto import tqdm
 
-    from rgb2depth import Predictor
+    from rgb2depth.cli._options import load_predictor
     from rgb2depth.errors import InputError
     from rgb2depth.inference.outputs import check_writable
 
@@ -84,7 +84,7 @@ def run_on_inputs(
         report(message)
     done = 0
     if files:
-        predictor = Predictor.from_pretrained(args.model, device=args.device)
+        predictor = load_predictor(args)
         if args.face is None:
             args.face = predictor.framing == "face"
         check_writable(Path(args.out))

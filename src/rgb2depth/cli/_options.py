@@ -9,10 +9,35 @@ import argparse
 TTA_CHOICES = ("none", "flip")
 
 
-def add_inference_options(p: argparse.ArgumentParser, *, tta_help: str) -> None:
-    """``--tta`` and ``--device`` for the commands that run a model."""
+def add_inference_options(
+    p: argparse.ArgumentParser, *, tta_help: str, backend: bool = False
+) -> None:
+    """``--tta`` and ``--device`` for the commands that run a model; with ``backend``,
+    ``--backend`` too (read by :func:`load_predictor`)."""
     p.add_argument("--tta", default="none", choices=TTA_CHOICES, help=tta_help)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+    if backend:
+        p.add_argument(
+            "--backend",
+            default=None,
+            metavar="B",
+            help="how the network runs: torch (PyTorch, float32), with modifiers joined by "
+            "'-': cl (channels-last), bf16 (bfloat16 autocast, where the CPU has native "
+            "bfloat16), fp16 (CUDA), compile (torch.compile with freezing), e.g. "
+            "torch-cl-bf16; or onnx (ONNX Runtime on the model exported into the cache "
+            "folder $RGB2DEPTH_CACHE or ~/.cache/rgb2depth, or on --model FILE.onnx; needs "
+            'pip install "rgb2depth[onnx]"). Default: torch, onnx for a .onnx model',
+        )
+
+
+def load_predictor(args: argparse.Namespace):
+    """The Predictor of ``args.model`` on ``args.device`` with ``args.backend`` (torch
+    when the command has no ``--backend``)."""
+    from rgb2depth import Predictor
+
+    return Predictor.from_pretrained(
+        args.model, device=args.device, backend=getattr(args, "backend", None)
+    )
 
 
 # The same names as rgb2depth.geometry.MESH_FORMATS and

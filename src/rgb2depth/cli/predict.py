@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rgb2depth.cli._options import add_inference_options, add_mesh_options
+from rgb2depth.cli._options import add_inference_options, add_mesh_options, bounded
 from rgb2depth.inference.predictor import DEFAULT_MODEL
 
 
@@ -28,7 +28,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "NAME_depth.json; an image without a face is a bad input. Face mode is on by "
         "default for a model trained on face crops (faces); --no-face turns it off. "
         "With --mesh, also NAME_mesh.glb (or --format ply / obj) and NAME_mesh.json: the "
-        "depth back-projected to a coloured mesh, as rgb2depth reconstruct writes it.",
+        "depth back-projected to a coloured mesh, as rgb2depth reconstruct writes it. "
+        "--backend picks how the network runs (PyTorch variants or ONNX Runtime); "
+        "--batch-size N runs N whole images through the network at once (the same "
+        "depth as one at a time, up to float rounding).",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument(
@@ -47,7 +50,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "the whole image)",
     )
     add_inference_options(
-        p, tta_help="test-time augmentation: flip averages with the mirror image (none)"
+        p,
+        tta_help="test-time augmentation: flip averages with the mirror image (none)",
+        backend=True,
+    )
+    p.add_argument(
+        "--batch-size",
+        type=bounded(int, 1, 4096, expected="an integer"),
+        default=1,
+        metavar="N",
+        help="whole images per network call (1); in face mode the faces are predicted "
+        "one at a time",
     )
     add_mesh_options(p, mesh_default=None)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -84,9 +97,12 @@ def _write_mesh(args, out, path, depth, faces, predictor, written) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rgb2depth.cli._inputs import run_on_inputs
+    from rgb2depth.cli._inputs import collect_inputs, run_on_inputs
     from rgb2depth.errors import InputError
     from rgb2depth.inference.outputs import write_depth_outputs
+    from rgb2depth.inference.predictor import BatchedPredictions, check_backend_request
+
+    check_backend_request(args.model, backend=args.backend, device=args.device)
 
     if args.mesh is None:
         given = [o for o, v in (("--format", args.format), ("--fov", args.fov)) if v]
@@ -100,11 +116,19 @@ def run(args: argparse.Namespace) -> int:
         args.format = args.format or "glb"
         check_mesh_options(args)
     n_faces = 0
+    ran: dict = {}  # the batches of whole images
 
     def compute(predictor, path):
         nonlocal n_faces
         if not args.face:
-            return predictor.predict(path, tta=args.tta), None
+            if args.batch_size == 1:
+                return predictor.predict(path, tta=args.tta), None
+            if "batches" not in ran:
+                files, _ = collect_inputs(args.inputs)  # the order run_on_inputs asks in
+                ran["batches"] = BatchedPredictions(
+                    predictor, files, batch_size=args.batch_size, tta=args.tta
+                )
+            return ran["batches"].get(path), None
         result = predictor.predict_faces(path, tta=args.tta)
         n_faces += len(result.faces)
         return result.depth, result
@@ -119,7 +143,9 @@ def run(args: argparse.Namespace) -> int:
     def wrote(predictor, done: int) -> str:
         faces = f", {n_faces} face(s)" if args.face else ""
         meshes = f" and {args.mesh} {args.format} meshes" if args.mesh else ""
-        return f"wrote depth{meshes} for {done} image(s){faces} to {out} ({predictor.units})"
+        backend = predictor.backend.name
+        on = f" on backend {backend}" if backend != "torch" else ""
+        return f"wrote depth{meshes} for {done} image(s){faces} to {out} ({predictor.units}){on}"
 
     out = Path(args.out)
     return run_on_inputs("predict", args, compute=compute, write=write, wrote=wrote)

@@ -56,6 +56,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"largest upload, MB ({MAX_UPLOAD_MB})",
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
+    p.add_argument(
+        "--backend",
+        default=None,
+        help="how the networks run: torch (default), torch-cl, torch-bf16, torch-compile, ... "
+        "or onnx (see rgb2depth predict --help)",
+    )
     p.set_defaults(run=run)
 
 
@@ -79,5 +85,6 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         device=args.device,
         max_upload_mb=args.max_upload_mb,
+        backend=args.backend,
     )
     return 0
