@@ -1,33 +1,35 @@
 """``fast_unet``: the project's realtime depth network, in the spirit of FastDepth.
 
 The light U-Net of seed 004 (:mod:`rgb2depth.models.light_unet`) spends most of its
-26.5 GFLOPs (256x256) on full- and half-resolution 3x3 convolutions with 32-64
+16.35 GFLOPs (256x256, convolutions) on full- and half-resolution 3x3 convolutions with 32-64
 channels. This network cuts cost where FastDepth (Wofk et al., 2019) does:
 
-- **early downsampling**: a stride-2 3x3 convolution first, so nothing but the last
-  layer works at full resolution;
+- **early downsampling**: one narrow full-resolution 3x3 convolution (8 channels), then
+  a stride-2 one, so little works at full resolution;
 - **depthwise-separable encoder**: every other convolution is a 3x3 depthwise
   convolution followed by a 1x1 pointwise one (BatchNorm and ReLU after each);
 - **light decoder with additive skips**: bilinear x2 upsampling, one depthwise-separable
   convolution that narrows the channels, and the encoder feature of the same size
   *added* (not concatenated), so the decoder stays as narrow as the encoder;
-- **few full-resolution channels**: the last upsampling feeds 8 channels into the 3x3
-  output convolution.
+- **few full-resolution channels**: the last upsampling gives 8 channels, the first
+  full-resolution features are added to them (the only full-resolution skip), and a 3x3
+  convolution gives the depth.
 
 ===========  ====================================================  =====
 stage        layers                                                size
 ===========  ====================================================  =====
-stem         conv 3x3 s2 3->c0, BN, ReLU                           1/2
+full         conv 3x3 3->h, BN, ReLU                               1
+stem         conv 3x3 s2 h->c0, BN, ReLU                           1/2
 enc1         dws s2 c0->c1, dws c1->c1                             1/4
 enc2         dws s2 c1->c2, dws c2->c2                             1/8
 enc3         dws s2 c2->c3, dws c3->c3, dws c3->c3                 1/16
 dec1..dec3   up x2, dws c_k->c_(k-1), + enc feature                1/8..1/2
-head         up x2, dws c0->8, conv 3x3 8->1 (linear)              1
+head         up x2, dws c0->h, + full, conv 3x3 h->1 (linear)      1
 ===========  ====================================================  =====
 
 (``dws a->b``: depthwise 3x3 (stride s), BN, ReLU, pointwise 1x1 a->b, BN, ReLU.)
-With the default widths (24, 48, 96, 192) it has 148 k parameters (0.34 GFLOPs at
-256x256, against 16.4 for the light U-Net by the same counter).
+With the default widths (24, 48, 96, 192) and h = 8 it has 150 k parameters (0.40
+GFLOPs at 256x256, against 16.35 for the light U-Net by the same counter).
 
 Input: (B, in_channels, H, W) RGB in the model range [-1, 1], H and W multiples of
 16. Output: (B, out_channels, H, W) depth, linear, in the training target's units.
@@ -90,16 +92,21 @@ class FastUNet(nn.Module):
         *,
         in_channels: int = 3,
         out_channels: int = 1,
-        channels: Sequence[int] = (24, 48, 96, 192),
-        head_channels: int = 8,
+        channels: Sequence[int] = (32, 64, 128, 256),
+        head_channels: int = 16,
     ):
         super().__init__()
         self.in_channels = positive_int(in_channels, "in_channels", NAME)
         self.out_channels = positive_int(out_channels, "out_channels", NAME)
         c = int_widths(channels, "channels", NAME, length=4)
         h = positive_int(head_channels, "head_channels", NAME)
+        self.full = nn.Sequential(  # the only full-resolution features: a few channels
+            nn.Conv2d(in_channels, h, 3, padding=1, bias=False),
+            nn.BatchNorm2d(h),
+            nn.ReLU(inplace=True),
+        )
         self.stem = nn.Sequential(
-            nn.Conv2d(in_channels, c[0], 3, stride=2, padding=1, bias=False),
+            nn.Conv2d(h, c[0], 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(c[0]),
             nn.ReLU(inplace=True),
         )
@@ -119,12 +126,13 @@ class FastUNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W); see the module docstring."""
         check_input_size(x, self.stride, NAME, in_channels=self.in_channels)
-        s0 = self.stem(x)  # 1/2
+        f = self.full(x)  # 1
+        s0 = self.stem(f)  # 1/2
         s1 = self.enc1(s0)  # 1/4
         s2 = self.enc2(s1)  # 1/8
         y = self.enc3(s2)  # 1/16
         y = self.dec1(_up(y)) + s2
         y = self.dec2(_up(y)) + s1
         y = self.dec3(_up(y)) + s0
-        y = self.dec4(_up(y))
+        y = self.dec4(_up(y)) + f
         return self.head(y)
