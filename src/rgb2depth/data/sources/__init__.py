@@ -70,9 +70,10 @@ def _load_all() -> None:
 
 
 def source_names() -> tuple[str, ...]:
-    """The registered dataset names, in a stable order."""
+    """The registered dataset names, in a stable order (not the order of import)."""
     _load_all()
-    return tuple(SOURCES)
+    rank = {name: i for i, name in enumerate(_MODULES)}
+    return tuple(sorted(SOURCES, key=lambda n: (rank.get(n, len(rank)), n)))
 
 
 def get_source(name: str) -> Source:
@@ -83,7 +84,7 @@ def get_source(name: str) -> Source:
     """
     _load_all()
     if name not in SOURCES:
-        raise InputError(f"unknown dataset {name!r}; known: {', '.join(SOURCES)}")
+        raise InputError(f"unknown dataset {name!r}; known: {', '.join(source_names())}")
     return SOURCES[name]
 
 
