@@ -1,0 +1,292 @@
+"""Face verification (seed 001): pairs, the verifier, scoring generated depth, the command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rgb2depth.cli.main import main
+from rgb2depth.errors import InputError
+from rgb2depth.metrics import verification as V
+
+SIZE = 64  # the verifier's smallest input; the seed's 96 is the default
+SMALL = {"widths": (8, 16, 16, 16, 16)}  # a narrow face_siamese: seconds on one thread
+RANGE = (500.0, 1800.0)
+
+
+# --------------------------------------------------------------------------- toy faces
+
+
+def toy_depth(identity: int, view: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """A toy "face": the same disc outline for everyone (so the outline says nothing),
+    a dome with a bump whose place is the identity; each view is at its own distance
+    (+-80 mm) and tilt (+-40 mm across the disc), with sensor noise, so that two views
+    of one identity are not near-identical images.
+    -> ((H, W) depth in mm, 0 outside the disc; (H, W) bool mask)."""
+    rng = np.random.default_rng(1000 * identity + view)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
+    r2 = xx**2 + yy**2
+    mask = r2 < 0.4**2
+    angle = 2 * np.pi * identity / 7.3 + 0.4 * (identity // 7)
+    by, bx = 0.22 * np.sin(angle), 0.22 * np.cos(angle)
+    bump = 120.0 * np.exp(-((xx - bx) ** 2 + (yy - by) ** 2) / (2 * 0.08**2))
+    tilt = rng.uniform(-50, 50, 2)
+    pose = rng.uniform(-80, 80) + tilt[0] * xx + tilt[1] * yy
+    depth = 1000.0 + 300.0 * r2 - bump + pose + rng.normal(0, 2, r2.shape)
+    return np.where(mask, depth, 0.0).astype(np.float32), mask
+
+
+def toy_faces(identities: range, views: int = 4, size: int = SIZE) -> V.FaceSet:
+    names, images, ids = [], [], []
+    for i in identities:
+        for v in range(views):
+            d, m = toy_depth(i, v, size)
+            names.append(f"{i:03d}_{v}")
+            images.append(V.prepare_depth(d, m, RANGE, size=size))
+            ids.append(str(i))
+    return V.FaceSet(names, torch.stack(images), ids)
+
+
+def write_toy_dataset(
+    root: Path, *, groups: bool = True, split_ids: dict[str, range] | None = None
+) -> Path:
+    """A dataset folder in the published format: dataset.json, rgb/*.png, depth/*.npy
+    (mm, 0 invalid), meta.jsonl with each sample's ``group``."""
+    split_ids = split_ids or {"train": range(0, 8), "val": range(8, 11), "test": range(11, 15)}
+    for split, ids in split_ids.items():
+        (root / split / "rgb").mkdir(parents=True)
+        (root / split / "depth").mkdir()
+        rows = []
+        for i in ids:
+            for v in range(3):
+                name = f"{i:03d}_{v}"
+                d, _ = toy_depth(i, v)
+                np.save(root / split / "depth" / f"{name}.npy", d)
+                gray = np.clip((d - 900) / 2, 0, 255).astype(np.uint8)
+                Image.fromarray(np.stack([gray] * 3, -1)).save(root / split / "rgb" / f"{name}.png")
+                rows.append({"name": name, "group": i, "identity": i})
+        if groups:
+            with (root / split / "meta.jsonl").open("w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in rows)
+    info = {
+        "name": "toy-faces",
+        "kind": "faces",
+        "depth_units": "mm",
+        "depth_range": list(RANGE),
+        "splits": list(split_ids),
+    }
+    (root / "dataset.json").write_text(json.dumps(info))
+    return root
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+def test_pairs_balanced_deterministic_and_unordered() -> None:
+    ids = {f"s{k:02d}": k // 4 for k in range(40)}  # 10 identities x 4 views
+    pairs = V.make_pairs(ids, seed=3)
+    genuine = [p for p in pairs if p.same]
+    assert len(genuine) == 10 * 6  # every two views of each identity
+    assert len(pairs) == 2 * len(genuine)  # balanced
+    assert all((ids[p.a] == ids[p.b]) == p.same and p.a != p.b for p in pairs)
+    assert len({(p.a, p.b) for p in pairs} | {(p.b, p.a) for p in pairs}) == 2 * len(pairs)
+    assert V.make_pairs(ids, seed=3) == pairs
+    assert V.make_pairs(ids, seed=4) != pairs
+    some = V.make_pairs(ids, n_pairs=20, seed=3)
+    assert sum(p.same for p in some) == 10 and len(some) == 20
+
+
+def test_pairs_refuse_too_few_identities() -> None:
+    with pytest.raises(InputError, match="too few identities"):
+        V.make_pairs({"a": 1, "b": 1, "c": 1})  # one identity: no impostor
+    with pytest.raises(InputError, match="too few identities"):
+        V.make_pairs({"a": 1, "b": 2, "c": 3})  # one view each: no genuine pair
+
+
+def test_pairs_file_round_trips(tmp_path: Path) -> None:
+    pairs = V.make_pairs({f"s{k}": k % 3 for k in range(12)}, seed=0)
+    V.write_pairs(tmp_path / "p.json", pairs, split="test", seed=0)
+    back, meta = V.read_pairs(tmp_path / "p.json")
+    assert back == pairs and meta["split"] == "test"
+    assert meta["n_genuine"] == meta["n_impostor"] == sum(p.same for p in pairs)
+    (tmp_path / "bad.json").write_text('{"format": "other"}')
+    with pytest.raises(InputError, match="not a pairs file"):
+        V.read_pairs(tmp_path / "bad.json")
+
+
+def test_run_pairs_have_no_identity_leak(tmp_path: Path) -> None:
+    root = write_toy_dataset(tmp_path / "toy")
+    val, test = V.make_run_pairs(root, seed=0)
+    ids = {s: set(V.read_identities(root, s).values()) for s in V.SPLITS}
+    test_ids = {V.read_identities(root, "test")[x] for p in test for x in (p.a, p.b)}
+    val_ids = {V.read_identities(root, "val")[x] for p in val for x in (p.a, p.b)}
+    assert test_ids and not test_ids & ids["train"] and not val_ids & ids["train"]
+    assert not test_ids & val_ids
+    assert V.make_run_pairs(root, seed=0) == (val, test)
+
+
+# --------------------------------------------------------------------------- preprocessing
+
+
+def test_prepare_depth_range_and_centered() -> None:
+    d, m = toy_depth(0, 0)
+    x = V.prepare_depth(d, m, RANGE, size=SIZE)
+    assert x.shape == (1, SIZE, SIZE)
+    assert torch.all(x[0][~torch.from_numpy(m)] == V.FILL)
+    inside = x[0][torch.from_numpy(m)]
+    expected = (torch.from_numpy(d[m]) - 500.0) / 650.0 - 1.0  # depth_range -> [-1, 1]
+    assert torch.allclose(inside, expected, atol=1e-5)
+    c = V.prepare_depth(d + 300.0 * m, m, RANGE, size=SIZE, normalize="centered")
+    c0 = V.prepare_depth(d, m, RANGE, size=SIZE, normalize="centered")
+    assert torch.allclose(c, c0, atol=1e-5)  # distance removed, relief kept
+    assert V.prepare_depth(d, m, RANGE, size=96).shape == (1, 96, 96)
+
+
+# --------------------------------------------------------------------------- the verifier
+
+
+def _train(train: V.FaceSet, val: V.FaceSet) -> torch.nn.Module:
+    val_pairs = V.make_pairs(dict(zip(val.names, val.identities, strict=True)), seed=1)
+    model, history = V.train_verifier(
+        train, val, val_pairs, steps=160, identities_per_step=8, lr=3e-3, seed=0,
+        eval_every=20, model_kwargs=SMALL,
+    )  # fmt: skip
+    assert history["best_step"] % 20 == 0 and len(history["log"]) == 8
+    return model
+
+
+def _test_accuracy(model: torch.nn.Module) -> float:
+    test = toy_faces(range(60, 68))
+    pairs = V.make_pairs(dict(zip(test.names, test.identities, strict=True)), seed=2)
+    scores = V.pair_scores(model, test, pairs)
+    return V.verification_metrics(scores, V.pair_labels(pairs))["accuracy"]
+
+
+def _shuffled(faces: V.FaceSet, rng: np.random.Generator) -> V.FaceSet:
+    return V.FaceSet(faces.names, faces.images, list(rng.permutation(faces.identities)))
+
+
+@pytest.mark.slow
+def test_verifier_learns_unseen_toy_identities_and_shuffled_labels_do_not() -> None:
+    train, val = toy_faces(range(0, 24)), toy_faces(range(40, 46))
+    learned = _test_accuracy(_train(train, val))
+    rng = np.random.default_rng(0)  # the control: every training label shuffled
+    control = _test_accuracy(_train(_shuffled(train, rng), _shuffled(val, rng)))
+    assert learned >= 0.85, learned
+    assert abs(control - 0.5) <= 0.15, control
+
+
+def test_pair_scores_match_the_network_and_metrics() -> None:
+    from rgb2depth.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("face_siamese", image_size=SIZE, **SMALL).eval()
+    faces = toy_faces(range(3), views=2)
+    pairs = V.make_pairs(dict(zip(faces.names, faces.identities, strict=True)), seed=0)
+    s = V.pair_scores(model, faces, pairs)
+    a = faces.images[[faces.index[p.a] for p in pairs]]
+    b = faces.images[[faces.index[p.b] for p in pairs]]
+    with torch.no_grad():
+        direct = torch.sigmoid(model(a, b))[:, 0].numpy()
+    np.testing.assert_allclose(s, direct, rtol=1e-5, atol=1e-6)
+    y = np.array([1, 1, 0, 0], np.float32)
+    m = V.verification_metrics(np.array([0.9, 0.4, 0.6, 0.1]), y)
+    assert m["accuracy"] == 0.5 and m["genuine_accepted"] == 0.5 and m["auc"] == 0.75
+    assert m["chance"] == 0.5
+
+
+@pytest.mark.slow
+def test_ground_truth_beats_noise_and_the_silhouette(tmp_path: Path) -> None:
+    root = write_toy_dataset(
+        tmp_path / "toy",
+        split_ids={"train": range(0, 24), "val": range(40, 46), "test": range(60, 68)},
+    )
+    val_pairs, test_pairs = V.make_run_pairs(root, seed=0)
+    train = V.load_face_set(root, "train", size=SIZE)
+    val = V.load_face_set(root, "val", size=SIZE)
+    model, _ = V.train_verifier(
+        train, val, val_pairs, steps=160, identities_per_step=8, lr=3e-3, eval_every=20,
+        model_kwargs=SMALL,
+    )  # fmt: skip
+    y = V.pair_labels(test_pairs)
+    rng = np.random.default_rng(0)
+
+    def noise(rgb: np.ndarray) -> np.ndarray:
+        return rng.uniform(900, 1100, rgb.shape[:2]).astype(np.float32)
+
+    def acc(**kw) -> float:
+        faces = V.load_face_set(root, "test", size=SIZE, **kw)
+        return V.verification_metrics(V.pair_scores(model, faces, test_pairs), y)["accuracy"]
+
+    gt, noisy, outline = acc(), acc(depth_fn=noise), acc(control="silhouette")
+    assert gt >= 0.85, gt
+    assert gt - noisy >= 0.25, (gt, noisy)
+    assert gt - outline >= 0.25, (gt, outline)
+
+
+# --------------------------------------------------------------------------- the command
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_trains_then_reuses_and_scores_models_and_files(tmp_path: Path, capsys) -> None:
+    root = write_toy_dataset(tmp_path / "toy")
+    run = tmp_path / "run"
+    base = ["verify", "--data", str(root), "--out", str(run), "--quiet"]
+    code, out, err = run_cli(capsys, *base, "--steps", "2", "--model", "faces-light")
+    assert code == 0, err
+    assert "verifier trained" in out and "faces-light" in out and "ground truth" in out
+    for f in ("verifier.safetensors", "verifier.json", "pairs-val.json", "pairs-test.json"):
+        assert (run / f).is_file(), f
+    first = json.loads((run / "verify.json").read_text())
+    sources = [r["source"] for r in first["rows"]]
+    assert sources == ["ground truth", "silhouette", "faces-light", "chance"]
+    assert first["rows"][-1]["accuracy"] == 0.5
+
+    pred = tmp_path / "pred"  # the ground truth as prediction files: scores as the ground truth
+    pred.mkdir()
+    for f in (root / "test" / "depth").iterdir():
+        np.save(pred / f.name, np.load(f))
+    code, out, err = run_cli(capsys, *base, "--pred", str(pred), "--json", str(tmp_path / "r.json"))
+    assert code == 0, err
+    assert "verifier reused" in out
+    again = json.loads((tmp_path / "r.json").read_text())
+    gt, files = again["rows"][0], again["rows"][2]
+    assert files["source"] == str(pred) and files["accuracy"] == gt["accuracy"]
+    assert again["rows"][0]["accuracy"] == first["rows"][0]["accuracy"]  # the same verifier
+    code, _, err = run_cli(capsys, *base, "--normalize", "centered")
+    assert code == 2 and "normalize range" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: write_toy_dataset(p, groups=False), "needs each sample's identity"),
+        (
+            lambda p: write_toy_dataset(
+                p, split_ids={"train": range(4), "val": range(4, 6), "test": range(6, 7)}
+            ),
+            "too few identities",
+        ),
+    ],
+)
+def test_cli_refuses_data_without_enough_identities(tmp_path: Path, capsys, make, fragment) -> None:
+    root = make(tmp_path / "toy")
+    code, _out, err = run_cli(
+        capsys, "verify", "--data", str(root), "--out", str(tmp_path / "run"), "--quiet"
+    )
+    assert code == 2 and fragment in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # nothing written
