@@ -147,6 +147,50 @@ def test_prepare_depth_range_and_centered() -> None:
     assert V.prepare_depth(d, m, RANGE, size=96).shape == (1, 96, 96)
 
 
+def write_frames(root: Path) -> Path:
+    """Whole frames with a head centre: a 100 mm disc at 700 mm or 1400 mm, somewhere in a
+    96x96 frame of a camera with f = 100 px (dataset.json intrinsics, meta head_center)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:96, 0:96].astype(np.float32) + 0.5
+    for split in V.SPLITS:
+        (root / split / "rgb").mkdir(parents=True)
+        (root / split / "depth").mkdir()
+        rows = []
+        for i in range(2):
+            for v, dist in enumerate((700.0, 1400.0)):
+                name = f"{split}{i}{v}"
+                cx, cy = rng.uniform(35, 61, 2)
+                r = 100.0 * 100.0 / dist  # f * 100 mm / D pixels
+                disc = (xx - cx) ** 2 + (yy - cy) ** 2 < r**2
+                np.save(root / split / "depth" / f"{name}.npy", np.where(disc, dist, 0.0))
+                Image.fromarray(np.zeros((96, 96, 3), np.uint8)).save(
+                    root / split / "rgb" / f"{name}.png"
+                )
+                rows.append({"name": name, "group": i, "head_center": [cx, cy]})
+        (root / split / "meta.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    camera = {"fx": 100.0, "fy": 100.0, "cx": 48.0, "cy": 48.0}
+    info = {"name": "frames", "kind": "faces", "depth_units": "mm", "depth_range": list(RANGE),
+            "intrinsics": camera, "image_size": [96, 96]}  # fmt: skip
+    (root / "dataset.json").write_text(json.dumps(info))
+    return root
+
+
+def test_seed_crop_is_metric(tmp_path: Path) -> None:
+    """Seed 001's box is f * 320 mm / D wide: a 100 mm disc fills the same part of the
+    crop at 700 mm and at 1400 mm (radius 96 * 100 / 320 = 30 px), wherever it is."""
+    root = write_frames(tmp_path / "frames")
+    assert V.resolve_crop(root) == "seed"
+    assert V.resolve_crop(write_toy_dataset(tmp_path / "toy")) == "none"
+    with pytest.raises(InputError, match="head centre"):
+        V.resolve_crop(tmp_path / "toy", "seed")
+    faces = V.load_face_set(root, "test", crop="seed")
+    areas = (faces.images[:, 0] < V.FILL).sum((1, 2)).float()
+    assert torch.allclose(areas, torch.full_like(areas, np.pi * 30**2), rtol=0.08), areas
+    whole = V.load_face_set(root, "test", crop="none")
+    areas = (whole.images[:, 0] < V.FILL).sum((1, 2)).float()
+    assert areas[0] > 3 * areas[1]  # as framed: the near disc is four times the far one
+
+
 # --------------------------------------------------------------------------- the verifier
 
 
@@ -290,3 +334,20 @@ def test_cli_refuses_data_without_enough_identities(tmp_path: Path, capsys, make
     assert code == 2 and fragment in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_cli_seed_crop_gives_each_model_its_framing(tmp_path: Path, capsys) -> None:
+    """With the seed crop, a model trained on face crops (faces) gets the seed crop of the
+    RGB image, a whole-frame model (faces-light) the whole image, its depth then cut."""
+    root = write_frames(tmp_path / "frames")
+    argv = ["verify", "--data", str(root), "--out", str(tmp_path / "run"), "--quiet"]
+    code, out, err = run_cli(
+        capsys, *argv, "--steps", "1", "--model", "faces", "--model", "faces-light"
+    )
+    assert code == 0, err
+    assert "crop seed" in out and "faces (given the seed crop)" in out
+    rows = json.loads((tmp_path / "run" / "verify.json").read_text())["rows"]
+    given = {r["source"]: r.get("model_input") for r in rows}
+    assert given["faces"] == "seed crop" and given["faces-light"] == "image"
+    code, _, err = run_cli(capsys, *argv, "--crop", "none")
+    assert code == 2 and "crop seed, not none" in err

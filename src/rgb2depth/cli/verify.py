@@ -6,7 +6,10 @@ import argparse
 
 from rgb2depth.cli._options import TTA_CHOICES, bounded
 
-NORMALIZATIONS = ("range", "centered")  # rgb2depth.metrics.verification.NORMALIZATIONS
+# the same names as rgb2depth.metrics.verification.NORMALIZATIONS and CROPS (kept here so
+# that building the parser does not import torch)
+NORMALIZATIONS = ("range", "centered")
+CROPS = ("auto", "seed", "none")
 SHOWN = ("accuracy", "ci95", "genuine_accepted", "impostor_rejected", "auc")
 
 
@@ -78,6 +81,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="range: depth_range -> [-1, 1] as every model (default); centered: each map's "
         "median depth subtracted first (relief, not distance)",
     )
+    p.add_argument(
+        "--crop",
+        choices=CROPS,
+        help="seed: seed 001's face crop (a box of f * 320 mm / D around the head centre, "
+        "D the depth there, resized to 96x96), needs head centres (meta.jsonl) and the "
+        "camera; none: the images as framed; auto (default): seed where possible",
+    )
     p.add_argument("--tta", default="none", choices=TTA_CHOICES, help="for --model (none)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
     p.add_argument("--json", metavar="FILE", help="write the result here (RUN_DIR/verify.json)")
@@ -105,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         seed=args.seed,
         normalize=args.normalize,
+        crop=args.crop,
         n_pairs=args.pairs,
         device=args.device,
         tta=None if args.tta == "none" else args.tta,
@@ -116,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"verifier {how}: {out} ({tr['steps']} steps, best val accuracy "
         f"{tr['best_val_accuracy']:.4f} at step {tr['best_step']}; input {v['size']}x{v['size']}, "
-        f"normalize {v['normalize']}; identities train/val/test "
+        f"crop {v['crop']}, normalize {v['normalize']}; identities train/val/test "
         f"{'/'.join(str(v['identities'][s]) for s in ('train', 'val', 'test'))})"
     )
     first = result["rows"][0]
@@ -125,12 +136,16 @@ def run(args: argparse.Namespace) -> int:
         f"{int(first['n_impostor'])} impostor), same person when similarity > "
         f"{result['threshold']}"
     )
-    width = max(len("source"), *(len(r["source"]) for r in result["rows"]))
+    labels = [
+        r["source"] + (f" (given the {r['model_input']})" if "model_input" in r else "")
+        for r in result["rows"]
+    ]
+    width = max(len("source"), *(len(x) for x in labels))
     cols = [max(len(m), 6) + 2 for m in SHOWN]
     print(f"{'source':<{width}}" + "".join(f"{m:>{c}}" for m, c in zip(SHOWN, cols, strict=True)))
-    for r in result["rows"]:
+    for label, r in zip(labels, result["rows"], strict=True):
         cells = "".join(f"{r[m]:>{c}.4f}" for m, c in zip(SHOWN, cols, strict=True))
-        print(f"{r['source']:<{width}}" + cells)
+        print(f"{label:<{width}}" + cells)
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {json_path}")
