@@ -10,6 +10,7 @@ from rgb2depth.cli._options import TTA_CHOICES, bounded
 # that building the parser does not import torch)
 NORMALIZATIONS = ("range", "centered")
 CROPS = ("auto", "seed", "none")
+REGIONS = ("face", "head")
 SHOWN = ("accuracy", "ci95", "genuine_accepted", "impostor_rejected", "auc")
 
 
@@ -50,7 +51,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--steps",
         type=bounded(int, 1, 10**7, expected="an integer"),
-        help="training steps (600; only when training)",
+        help="training steps (2000; only when training)",
     )
     p.add_argument(
         "--identities",
@@ -78,8 +79,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--normalize",
         choices=NORMALIZATIONS,
-        help="range: depth_range -> [-1, 1] as every model (default); centered: each map's "
-        "median depth subtracted first (relief, not distance)",
+        help="range: depth_range -> [-1, 1] as every model; centered: each map's median "
+        "depth subtracted first (relief, not distance). Default: centered for --region "
+        "face, range for head",
     )
     p.add_argument(
         "--crop",
@@ -87,6 +89,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="seed: seed 001's face crop (a box of f * 320 mm / D around the head centre, "
         "D the depth there, resized to 96x96), needs head centres (meta.jsonl) and the "
         "camera; none: the images as framed; auto (default): seed where possible",
+    )
+    p.add_argument(
+        "--region",
+        choices=REGIONS,
+        help="face (default): only an ellipse in the middle of the crop (120 x 160 mm with "
+        "the seed crop), so that the head's outline cannot tell identities apart; head: "
+        "the whole crop, as seed 001 (generated depth is read on the ground truth's valid "
+        "pixels, so there it shares the ground truth's outline)",
     )
     p.add_argument("--tta", default="none", choices=TTA_CHOICES, help="for --model (none)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto)")
@@ -116,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         normalize=args.normalize,
         crop=args.crop,
+        region=args.region,
         n_pairs=args.pairs,
         device=args.device,
         tta=None if args.tta == "none" else args.tta,
@@ -127,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"verifier {how}: {out} ({tr['steps']} steps, best val accuracy "
         f"{tr['best_val_accuracy']:.4f} at step {tr['best_step']}; input {v['size']}x{v['size']}, "
-        f"crop {v['crop']}, normalize {v['normalize']}; identities train/val/test "
+        f"crop {v['crop']}, region {v['region']}, normalize {v['normalize']}; "
+        "identities train/val/test "
         f"{'/'.join(str(v['identities'][s]) for s in ('train', 'val', 'test'))})"
     )
     first = result["rows"][0]

@@ -19,27 +19,35 @@ This module is that protocol over the dataset folder format
   give the reported accuracy. Both are written to JSON files
   (:func:`write_pairs` / :func:`read_pairs`) so that a result can be reproduced and the
   same pairs scored on any generated depth.
-- **Training** (:func:`train_verifier`): pairs drawn on the fly from the ``train`` split's
-  ground-truth depth, half genuine, half impostor; binary cross-entropy on the logit;
-  Adam. The step with the best ``val`` accuracy is kept.
+- **Training** (:func:`train_verifier`): each step takes K identities of the ``train``
+  split and two views of each and scores every pair among them (K genuine pairs, the rest
+  impostors, weighted equally); binary cross-entropy on the logit; Adam. The step with
+  the best ``val`` accuracy is kept.
+- **Framing** (:func:`resolve_crop`, ``crop``): ``seed`` is seed 001's dynamic face crop
+  (Sec. 3.2, Eq. 6: a box of ``f * 320 mm / D`` pixels around the head centre, ``D`` the
+  depth there; :mod:`rgb2depth.data.sources._headcrop`), which keeps metric scale;
+  ``none`` takes the images as framed. ``auto`` is ``seed`` where head centres and the
+  camera are known (:func:`head_centres`).
 - **Preprocessing** (:func:`prepare_depth`, the same for ground truth and generated depth):
-  depth in the dataset's units, clipped to its ``depth_range``, resized to 96x96 (the seed's
-  face crops; :class:`~rgb2depth.data.transforms.Resize`, masked: valid depth is never
-  blended with invalid), then mapped to the model range as the project does everywhere
+  depth in the dataset's units, clipped to its ``depth_range``, at 96x96 (the seed's face
+  crops), then mapped to the model range as the project does everywhere
   (:func:`~rgb2depth.data.transforms.depth_to_model_range`: ``depth_range`` -> [-1, 1]),
   invalid pixels set to +1 (the far end, as :class:`~rgb2depth.data.transforms.ToModelRange`).
   ``normalize="centered"`` subtracts each map's median valid depth first (same scale), so
   that the verifier sees the face's relief and not its distance from the camera.
+- **Region** (:func:`face_region`, ``region``): ``head`` is the whole crop (the seed);
+  ``face`` keeps only an ellipse in its middle (120 x 160 mm with the seed crop).
 - **Generated depth** covers the whole image; it is read on the ground truth's valid pixels
   (the face and head, not the background the dataset marks invalid), so both inputs of the
-  verifier have the same outline. The outline itself says something about identity: the
-  ``silhouette`` control (the ground-truth mask filled with the map's median depth: outline
-  and distance, no relief) measures how much.
+  verifier have the same outline. Where the background is invalid (synthetic faces) the
+  outline identifies heads by itself: the ``silhouette`` control (the ground-truth mask
+  filled with the map's median depth: outline and distance, no relief) measures how much,
+  and the ``face`` region (the default of :func:`verify`) leaves no outline to see.
 
 Example::
 
     from rgb2depth.metrics.verification import verify
-    result = verify("data/faces", "runs/verify", models=["faces-light"], steps=600)
+    result = verify("data/faces", "runs/verify", models=["faces-light"])
     result["rows"][0]["accuracy"]      # ground truth, test pairs, threshold 0.5
 """
 
@@ -88,6 +96,18 @@ __all__ = [
 
 DEFAULT_SIZE = 96
 """Side of the verifier's square input (seed 001: 96x96 face crops)."""
+
+DEFAULT_STEPS = 2000
+"""Training steps of :func:`verify` (about 6 minutes on two CPU cores)."""
+
+REGIONS = ("face", "head")
+"""What of the framed map the verifier sees: ``face``: only an ellipse in the middle
+(:func:`face_region`), so that the outline of the head cannot tell identities apart;
+``head``: all of it (seed 001)."""
+
+FACE_REGION = (0.375, 0.5)
+"""Width and height of the ``face`` ellipse as fractions of the input's side: with the
+seed crop (320 mm) 120 x 160 mm around the head centre."""
 
 CROPS = ("auto", "seed", "none")
 """How faces are framed for the verifier (:func:`resolve_crop`)."""
@@ -334,6 +354,34 @@ def prepare_depth(
     return torch.where(m, x, torch.full_like(x, FILL)).contiguous()
 
 
+def face_region_mask(size: int) -> torch.Tensor:
+    """(size, size) bool: the ellipse of the ``face`` region, centred, :data:`FACE_REGION`
+    of the sides across (with the seed crop: 120 x 160 mm around the head centre)."""
+    k = (torch.arange(size, dtype=torch.float32) + 0.5) / size - 0.5
+    ax, ay = FACE_REGION[0] / 2, FACE_REGION[1] / 2
+    return (k[None, :] / ax) ** 2 + (k[:, None] / ay) ** 2 <= 1.0
+
+
+def face_region(x: torch.Tensor) -> torch.Tensor:
+    """Keep only the ``face`` region of a verifier input (:func:`prepare_depth`'s output).
+
+    Pixels outside the ellipse of :func:`face_region_mask`, and invalid pixels inside it,
+    take the map's median valid value inside it (0 with ``normalize="centered"``), so the
+    outline of a head says nothing and no fixed edge dominates the input (a map with no
+    valid pixel there is all +1).
+
+    Args:
+        x: (1, S, S) model-range depth, +1 where invalid.
+
+    Returns:
+        (1, S, S), the same dtype.
+    """
+    inside = face_region_mask(int(x.shape[-1])).to(x.device)[None]
+    valid = inside & (x < FILL)
+    med = x[valid].median() if valid.any() else torch.tensor(FILL, dtype=x.dtype)
+    return torch.where(valid, x, med.to(x.dtype))
+
+
 def silhouette_depth(depth: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The control input: ``mask`` filled with the median valid depth of ``depth``.
 
@@ -373,11 +421,15 @@ def _meta_rows(root: str | Path, split: str) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     if path.is_file():
         with path.open(encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
+            for i, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
                     row = json.loads(line)
-                    if isinstance(row, dict) and "name" in row:
-                        rows[str(row["name"])] = row
+                except ValueError:
+                    raise InputError(f"{path}:{i}: not JSON") from None
+                if isinstance(row, dict) and "name" in row:
+                    rows[str(row["name"])] = row
     return rows
 
 
@@ -485,6 +537,7 @@ def load_face_set(
     size: int = DEFAULT_SIZE,
     normalize: str = "range",
     crop: str = "none",
+    region: str = "head",
     names: Sequence[str] | None = None,
     depth_fn: DepthFn | None = None,
     model_input: str = "frame",
@@ -504,6 +557,7 @@ def load_face_set(
             the head centre, ``D`` the mean ground-truth depth around it;
             :mod:`rgb2depth.data.sources._headcrop`, nearest-neighbour resampling) cut
             out at ``size`` x ``size``; needs :func:`head_centres`.
+        region: ``"head"``: all of the framed map; ``"face"``: :func:`face_region`.
         names: only these samples (default: all of the split).
         depth_fn: generated depth instead of the ground truth: called with each sample's
             RGB image (``model_input="frame"``: the whole image; ``"crop"``: with the
@@ -531,6 +585,8 @@ def load_face_set(
         raise InputError(f"unknown crop {crop!r}; use none or seed")
     if model_input not in ("frame", "crop"):
         raise InputError(f"unknown model_input {model_input!r}; use frame or crop")
+    if region not in REGIONS:
+        raise InputError(f"unknown region {region!r}; use {' or '.join(REGIONS)}")
     if control not in (None, "silhouette"):
         raise InputError(f"unknown control {control!r}; use silhouette")
     info = read_info(root)
@@ -587,7 +643,8 @@ def load_face_set(
             mask = mask & np.isfinite(depth)
         elif control == "silhouette":
             depth = silhouette_depth(torch.from_numpy(depth), torch.from_numpy(mask)).numpy()
-        images[i] = prepare_depth(depth, mask, info.depth_range, size=size, normalize=normalize)
+        x = prepare_depth(depth, mask, info.depth_range, size=size, normalize=normalize)
+        images[i] = face_region(x) if region == "face" else x
     return FaceSet(wanted, images, [identities[n] for n in wanted])
 
 
@@ -916,6 +973,7 @@ def _train_run(
     seed: int,
     normalize: str,
     crop: str,
+    region: str,
     size: int,
     n_pairs: int | None,
     device: str | torch.device,
@@ -928,7 +986,8 @@ def _train_run(
     from rgb2depth.data.io import atomic_dir
 
     info = read_info(root)
-    kw: dict[str, Any] = {"size": size, "normalize": normalize, "crop": crop, "progress": progress}
+    kw: dict[str, Any] = {"size": size, "normalize": normalize, "crop": crop, "region": region}
+    kw["progress"] = progress
     train = load_face_set(root, "train", desc="read train", **kw)
     val = load_face_set(root, "val", desc="read val", **kw)
     model, history = train_verifier(
@@ -953,6 +1012,7 @@ def _train_run(
             "size": size,
             "normalize": normalize,
             "crop": crop,
+            "region": region,
             "depth_units": info.depth_units,
             "depth_range": list(info.depth_range),
             "invalid_fill": FILL,
@@ -1055,6 +1115,7 @@ def verify(
     seed: int = 0,
     normalize: str | None = None,
     crop: str | None = None,
+    region: str | None = None,
     size: int = DEFAULT_SIZE,
     n_pairs: int | None = None,
     controls: bool = True,
@@ -1072,14 +1133,20 @@ def verify(
         models: bundled model names or saved model folders; each predicts from the RGB
             image of every test sample.
         preds: folders of prediction files for the test samples (as ``evaluate --pred``).
-        steps: training steps (default 600; only when training).
+        steps: training steps (default :data:`DEFAULT_STEPS`; only when training).
         identities_per_step, lr, seed: training settings; ``seed`` also draws the pairs.
-        normalize: ``"range"`` (default) or ``"centered"``; a reused run keeps its own.
+        normalize: ``"range"`` or ``"centered"`` (default: centered for the ``face``
+            region, where the face's distance would swamp its relief, range for
+            ``head``); a reused run keeps its own.
         crop: ``"auto"`` (default: seed 001's face crop where the dataset gives head
             centres and a camera, else the images as framed), ``"seed"`` or ``"none"``
             (:func:`resolve_crop`); a reused run keeps its own. With the seed crop a
             model trained on face crops (``framing: face``) is given the seed crop of
             the RGB image, any other model the whole image (its depth is then cut).
+        region: ``"face"`` (default: only the middle of the framed map, so that the
+            head's outline, which generated depth read on the ground truth's valid
+            pixels would copy, tells nothing) or ``"head"`` (all of it, as seed 001);
+            a reused run keeps its own.
         size: the verifier's input side.
         n_pairs: pairs per split (default: every genuine pair and as many impostors).
         controls: add the ``silhouette`` control row.
@@ -1115,11 +1182,13 @@ def verify(
                 f"fingerprint {saved['data']['fingerprint']}; {root} has {fp}); use another --out"
             )
         have_crop = saved["input"].get("crop", "none")
-        asked = {"normalize": normalize, "steps": steps, "crop": crop}
+        have_region = saved["input"].get("region", "head")
+        asked = {"normalize": normalize, "steps": steps, "crop": crop, "region": region}
         have = {
             "normalize": saved["input"]["normalize"],
             "steps": saved["training"]["steps"],
             "crop": have_crop if crop != "auto" else "auto",
+            "region": have_region,
         }
         for k, v in asked.items():
             if v is not None and v != have[k]:
@@ -1129,7 +1198,7 @@ def verify(
                 )
         test_pairs = run.test_pairs
         norm, side = saved["input"]["normalize"], int(saved["input"]["size"])
-        framing = have_crop
+        framing, part = have_crop, have_region
     else:
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
             raise InputError(
@@ -1137,8 +1206,10 @@ def verify(
                 "use another --out"
             )
         check_writable(folder, what="run folder")
-        norm, side = normalize or "range", size
-        framing = resolve_crop(root, crop or "auto")
+        framing, part = resolve_crop(root, crop or "auto"), region or "face"
+        if part not in REGIONS:
+            raise InputError(f"unknown region {part!r}; use {' or '.join(REGIONS)}")
+        norm, side = normalize or ("centered" if part == "face" else "range"), size
         if norm not in NORMALIZATIONS:
             raise InputError(f"unknown normalization {norm!r}; use {' or '.join(NORMALIZATIONS)}")
         val_pairs, test_pairs = make_run_pairs(root, n_pairs=n_pairs, seed=seed)
@@ -1158,12 +1229,13 @@ def verify(
             folder,
             val_pairs,
             test_pairs,
-            steps=600 if steps is None else steps,
+            steps=DEFAULT_STEPS if steps is None else steps,
             identities_per_step=identities_per_step,
             lr=lr,
             seed=seed,
             normalize=norm,
             crop=framing,
+            region=part,
             size=side,
             n_pairs=n_pairs,
             device=device,
@@ -1173,7 +1245,8 @@ def verify(
     if controls:
         sources.append(("silhouette", "control", {"control": "silhouette"}))
     labels = pair_labels(test_pairs)
-    kw: dict[str, Any] = {"size": side, "normalize": norm, "crop": framing, "names": names}
+    kw: dict[str, Any] = {"size": side, "normalize": norm, "crop": framing, "region": part}
+    kw["names"] = names
     rows = []
     for label, kind, opts in [*sources, *generated]:
         extra: dict[str, Any] = {"desc": f"read test ({label})", **opts}
@@ -1193,6 +1266,7 @@ def verify(
         "verifier": {
             "normalize": norm,
             "crop": framing,
+            "region": part,
             "size": side,
             "fingerprint": run.settings["data"]["fingerprint"],
             "identities": run.settings["data"]["identities"],
