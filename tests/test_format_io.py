@@ -238,3 +238,27 @@ def test_unwritable_output(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(InputError, match="cannot write"):
         io.save_png(blocker / "sub" / "a.png", np.zeros((2, 2), np.uint8))
+
+
+def test_read_meta_and_groups(tmp_path) -> None:
+    from rgb2depth.data.format import read_groups, read_meta
+    from rgb2depth.errors import InputError
+
+    (tmp_path / "train").mkdir()
+    meta = tmp_path / "train" / "meta.jsonl"
+    assert read_meta(tmp_path, "train") == {}  # no file: no rows
+    meta.write_text('{"name": "a", "group": 3}\n\n{"name": 7, "group": 4, "yaw_deg": 1.5}\n')
+    assert read_meta(tmp_path, "train") == {
+        "a": {"name": "a", "group": 3},
+        "7": {"name": 7, "group": 4, "yaw_deg": 1.5},
+    }
+    assert read_groups(tmp_path, "train") == {"a": 3, "7": 4}
+    meta.write_text('{"name": "a", "group": 3}\n{"name": "b"}\n')
+    with pytest.raises(InputError, match="sample 'b' has no 'group'"):
+        read_groups(tmp_path, "train")
+    meta.write_text('{"name": "a", "group": 3}\n{not json\n')
+    with pytest.raises(InputError, match=r"meta.jsonl:2: not JSON; expected JSON with 'name'"):
+        read_groups(tmp_path, "train")
+    meta.write_text('["a", 3]\n')
+    with pytest.raises(InputError, match=r"meta.jsonl:1: expected a JSON object with a 'name'"):
+        read_meta(tmp_path, "train")

@@ -573,3 +573,16 @@ def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> dict[
 def dump_config(config: Mapping[str, Any]) -> str:
     """The config as YAML text, sections in schema order."""
     return yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=None)
+
+
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"lr": 1}}`` -> ``{"train.lr": 1}``: dotted keys of a nested config
+    (an empty mapping stays a value)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten_config(value, f"{path}."))
+        else:
+            out[path] = value
+    return out

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rgb2depth.config import flatten_config
 from rgb2depth.errors import InputError
 
 if TYPE_CHECKING:
@@ -290,17 +291,6 @@ def last_logged(run: Run, phase: str = "val") -> tuple[int, dict[str, float]] | 
 
 
 # --------------------------------------------------------------------------- configs
-def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, f"{path}."))
-        else:
-            out[path] = value
-    return out
-
-
 _UNSET = "(unset)"
 
 
@@ -317,7 +307,7 @@ def differing_config(
         dotted key -> one value per run (in the runs' order), keys in the order they
         first appear.
     """
-    flat = [_flatten(r.config) for r in runs]
+    flat = [flatten_config(r.config) for r in runs]
     skip = set(ignore)
     keys = [k for k in dict.fromkeys(k for f in flat for k in f) if k not in skip]
 

@@ -181,6 +181,30 @@ def list_split(root: str | Path, split: str, modality: str) -> dict[str, Path]:
     return files
 
 
+def read_meta(root: str | Path, split: str) -> dict[str, dict[str, Any]]:
+    """Map sample name -> its row of ``split/meta.jsonl`` (empty when there is no file).
+
+    Raises:
+        InputError: a line that is not a JSON object with a ``name``.
+    """
+    path = Path(root) / split / "meta.jsonl"
+    rows: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return rows
+    with path.open(encoding="utf-8") as f:
+        for i, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise InputError(f"{path}:{i}: not JSON") from None
+            if not isinstance(row, dict) or "name" not in row:
+                raise InputError(f"{path}:{i}: expected a JSON object with a 'name'")
+            rows[str(row["name"])] = row
+    return rows
+
+
 def read_groups(root: str | Path, split: str) -> dict[str, Any]:
     """Map sample name -> its group (identity, liner, room) from ``split/meta.jsonl``.
 
@@ -191,13 +215,12 @@ def read_groups(root: str | Path, split: str) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{path} not found: the samples' groups are needed to split domains")
     groups: dict[str, Any] = {}
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                groups[str(row["name"])] = row["group"]
-            except (ValueError, KeyError, TypeError):
-                raise InputError(f"{path}:{i}: expected JSON with 'name' and 'group'") from None
+    try:
+        rows = read_meta(root, split)
+    except InputError as e:
+        raise InputError(f"{e}; expected JSON with 'name' and 'group'") from None
+    for name, row in rows.items():
+        if "group" not in row:
+            raise InputError(f"{path}: sample {name!r} has no 'group'")
+        groups[name] = row["group"]
     return groups

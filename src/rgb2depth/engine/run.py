@@ -28,7 +28,6 @@ import copy
 import fnmatch
 import json
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,7 +35,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from rgb2depth.config import RESUME_MAY_CHANGE, check_config, dump_config, load_config
+from rgb2depth.config import (
+    RESUME_MAY_CHANGE,
+    check_config,
+    dump_config,
+    flatten_config,
+    load_config,
+)
 from rgb2depth.data.format import DatasetInfo
 from rgb2depth.data.io import atomic_path, check_writable
 from rgb2depth.errors import InputError, check_keywords
@@ -95,17 +100,6 @@ def resolve_config(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            out.update(_flatten(value, f"{path}."))
-        else:
-            out[path] = value
-    return out
-
-
 def _same(a: Any, b: Any) -> bool:
     return isinstance(a, bool) == isinstance(b, bool) and a == b
 
@@ -140,7 +134,7 @@ def check_resume(config: dict[str, Any], run_dir: Path) -> None:
         saved = resolve_config(load_config(saved_path))
     except InputError as e:
         raise InputError(f"--resume: the run's {saved_path}: {e}") from None
-    old, new = _flatten(saved), _flatten(config)
+    old, new = flatten_config(saved), flatten_config(config)
     changed = []
     for key in dict.fromkeys([*old, *new]):
         a, b = old.get(key, _UNSET), new.get(key, _UNSET)

@@ -415,24 +415,6 @@ DepthFn = Callable[[np.ndarray], np.ndarray]
 _FACE_SIZE = {"mm": 1.0, "m": 1e-3, "um": 1e3}  # seed 001's R = 320 mm in each unit
 
 
-def _meta_rows(root: str | Path, split: str) -> dict[str, dict[str, Any]]:
-    """name -> its row of ``split/meta.jsonl`` (empty when there is no such file)."""
-    path = Path(root) / split / "meta.jsonl"
-    rows: dict[str, dict[str, Any]] = {}
-    if path.is_file():
-        with path.open(encoding="utf-8") as f:
-            for i, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError:
-                    raise InputError(f"{path}:{i}: not JSON") from None
-                if isinstance(row, dict) and "name" in row:
-                    rows[str(row["name"])] = row
-    return rows
-
-
 @dataclass(frozen=True)
 class HeadCentre:
     """Where a sample's head is and its camera's focal lengths (seed 001's face crop).
@@ -483,7 +465,9 @@ def head_centres(root: str | Path, split: str) -> dict[str, HeadCentre] | None:
     gen = info.extra.get("generator") if isinstance(info.extra, dict) else None
     frames = isinstance(gen, dict) and gen.get("kind") == "faces"
     frames = frames and isinstance(gen, dict) and gen.get("framing", "full") == "full"
-    rows = _meta_rows(root, split)
+    from rgb2depth.data.format import read_meta
+
+    rows = read_meta(root, split)
     out = {}
     for name in list_split(root, split, "depth"):
         row = rows.get(name, {})
