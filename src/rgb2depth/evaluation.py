@@ -45,7 +45,9 @@ __all__ = [
     "evaluate_predictor",
     "evaluation_protocol",
     "find_prediction",
+    "locate_predictions",
     "metric_settings",
+    "read_prediction",
 ]
 
 ALIGNS = ("none", "median", "median_shift", "lstsq")
@@ -172,7 +174,7 @@ class _Items(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         from rgb2depth.data.datasets import load_depth
-        from rgb2depth.data.io import read_depth, read_rgb
+        from rgb2depth.data.io import read_rgb
 
         try:
             depth, mask = load_depth(self.depth_files[i], self.info)
@@ -182,15 +184,7 @@ class _Items(Dataset):
                 item["rgb"] = torch.from_numpy(rgb)
             if self.pred_files is not None:
                 path, scale, offset = self.pred_files[i]
-                pred, _ = read_depth(
-                    path,
-                    png_scale=scale,
-                    png_offset=offset,
-                    invalid_value=None,
-                    allow_negative=True,
-                    allow_nan=False,
-                )
-                item["pred"] = torch.from_numpy(pred)
+                item["pred"] = torch.from_numpy(read_prediction(path, scale, offset))
         except InputError as e:
             return {"index": i, "error": str(e)}
         return item
@@ -325,6 +319,65 @@ def evaluate_predictor(
     )
 
 
+def locate_predictions(
+    pred_dir: Path,
+    names: Sequence[str],
+    info: Any,
+    *,
+    png_scale: float | None = None,
+    png_offset: float | None = None,
+    what: str = "predictions",
+) -> list[tuple[Path, float, float]]:
+    """The prediction file of each ground-truth name and the (scale, offset) decoding it.
+
+    All are located and their encodings read before any is scored, so that a missing
+    file or JSON is reported first. ``png_scale`` / ``png_offset`` override every PNG's
+    encoding; otherwise a PNG uses its JSON file (see :func:`find_prediction`) or the
+    dataset's ``info.png_scale`` / ``info.png_offset``.
+
+    Raises:
+        InputError: missing predictions (the first few are named), or a
+            ``NAME_depth.png`` without its JSON file.
+    """
+    files = {n: find_prediction(pred_dir, n) for n in names}
+    missing = [n for n, p in files.items() if p is None]
+    if missing:
+        raise InputError(
+            f"{pred_dir}: {len(missing)} of {len(names)} {what} missing "
+            f"(e.g. {', '.join(missing[:3])}; expected NAME.npy or NAME.png)"
+        )
+    scale = info.png_scale if png_scale is None else png_scale
+    offset = info.png_offset if png_offset is None else png_offset
+    located: list[tuple[Path, float, float]] = []
+    for name in names:
+        path = files[name]
+        assert path is not None
+        encoding = None
+        if png_scale is None and path.suffix.lower() == ".png":
+            encoding = _sidecar_encoding(
+                path, info.depth_units, required=path.stem == f"{name}_depth"
+            )
+        file_scale, file_offset = (scale, offset) if encoding is None else encoding
+        located.append((path, file_scale, file_offset))
+    return located
+
+
+def read_prediction(path: Path, scale: float, offset: float) -> np.ndarray:
+    """One prediction file as (H, W) float depth in the dataset's units (see
+    :func:`locate_predictions` for ``scale`` / ``offset``); NaN is refused."""
+    from rgb2depth.data.io import read_depth
+
+    pred, _ = read_depth(
+        path,
+        png_scale=scale,
+        png_offset=offset,
+        invalid_value=None,
+        allow_negative=True,
+        allow_nan=False,
+    )
+    return pred
+
+
 def find_prediction(pred_dir: Path, name: str) -> Path | None:
     """The prediction file for ground-truth stem ``name`` in ``pred_dir`` (or None).
 
@@ -415,26 +468,9 @@ def evaluate_predictions(
         raise InputError(f"prediction folder not found: {pred_dir}")
     ds = PairedDepthDataset(root, split)
     settings = _resolved(ds.info, protocol, align)
-    files = {n: find_prediction(pred_dir, n) for n in ds.names}
-    missing = [n for n, p in files.items() if p is None]
-    if missing:
-        raise InputError(
-            f"{pred_dir}: {len(missing)} of {len(ds)} predictions missing "
-            f"(e.g. {', '.join(missing[:3])}; expected NAME.npy or NAME.png)"
-        )
-    scale = ds.info.png_scale if png_scale is None else png_scale
-    offset = ds.info.png_offset if png_offset is None else png_offset
-    pred_files: list[tuple[Path, float, float]] = []  # all checked before scoring anything
-    for name in ds.names:
-        path = files[name]
-        assert path is not None
-        encoding = None
-        if png_scale is None and path.suffix.lower() == ".png":
-            encoding = _sidecar_encoding(
-                path, ds.info.depth_units, required=path.stem == f"{name}_depth"
-            )
-        file_scale, file_offset = (scale, offset) if encoding is None else encoding
-        pred_files.append((path, file_scale, file_offset))
+    pred_files = locate_predictions(
+        pred_dir, ds.names, ds.info, png_scale=png_scale, png_offset=png_offset
+    )
     items = _Items(ds.info, ds.depth_files, pred_files=pred_files)
     return _score(
         ds.names,

@@ -1036,43 +1036,22 @@ def _pred_depth_of(pred_dir: Path, root: Path, names: Sequence[str]) -> Callable
         InputError: a missing folder or file, a ``NAME_depth.png`` without its JSON file.
     """
     from rgb2depth.data.format import read_info
-    from rgb2depth.data.io import read_depth
-    from rgb2depth.evaluation import _sidecar_encoding, find_prediction
+    from rgb2depth.evaluation import locate_predictions, read_prediction
 
     if not pred_dir.is_dir():
         raise InputError(f"prediction folder not found: {pred_dir}")
-    info = read_info(root)
-    files: dict[str, Path] = {}
-    missing = []
-    for n in names:
-        found = find_prediction(pred_dir, n)
-        if found is None:
-            missing.append(n)
-        else:
-            files[n] = found
-    if missing:
-        raise InputError(
-            f"{pred_dir}: {len(missing)} of {len(names)} predictions of the test pairs missing "
-            f"(e.g. {', '.join(missing[:3])}; expected NAME.npy or NAME.png)"
+    located = dict(
+        zip(
+            names,
+            locate_predictions(
+                pred_dir, names, read_info(root), what="predictions of the test pairs"
+            ),
+            strict=True,
         )
-    encodings = {}
-    for n, p in files.items():
-        enc = None
-        if p.suffix.lower() == ".png":
-            enc = _sidecar_encoding(p, info.depth_units, required=p.stem == f"{n}_depth")
-        encodings[n] = enc or (info.png_scale, info.png_offset)
+    )
 
     def depth_of(name: str) -> np.ndarray:
-        scale, offset = encodings[name]
-        depth, _ = read_depth(
-            files[name],
-            png_scale=scale,
-            png_offset=offset,
-            invalid_value=None,
-            allow_negative=True,
-            allow_nan=False,
-        )
-        return depth
+        return read_prediction(*located[name])
 
     return depth_of
 
