@@ -32,7 +32,9 @@ index or an OpenCV-style projection (centre of pixel 0 at 0) add 0.5 first.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +82,35 @@ class FaceBox:
     def as_list(self) -> list[float]:
         """``[x0, y0, width, height]``: top-left corner and size, pixels."""
         return [self.x0, self.y0, self.width, self.height]
+
+
+DEPTH_RANGE = (500.0, 1800.0)
+"""Valid depth written by the head-crop converters, mm (as ``rgb2depth generate faces``);
+farther background is invalid."""
+
+PNG_SCALE = 0.1
+"""mm per count of their depth PNGs (registered or resampled depth is not whole mm)."""
+
+
+def crop_dataset_info(name: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """The ``DatasetWriter.set_info`` fields of a dataset of seed 001's face crops."""
+    return {
+        "name": name,
+        "kind": "faces",
+        "depth_units": "mm",
+        "depth_range": DEPTH_RANGE,
+        "png_scale": PNG_SCALE,
+        "extra": extra,
+    }
+
+
+def split_of_subject(subject: Any, test: Collection[Any], val: Collection[Any]) -> str:
+    """``test``, ``val`` or ``train`` for a subject by the held-out lists."""
+    if subject in test:
+        return "test"
+    if subject in val:
+        return "val"
+    return "train"
 
 
 def box_size(

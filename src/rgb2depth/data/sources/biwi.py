@@ -60,12 +60,6 @@ code (``gdubrg/POSEidon-Biwi``, by seed 001's group); seed 001 names none."""
 VAL_SUBJECTS = ("M07", "M08")
 """Held out for validation (sequences 13 and 14; our choice)."""
 
-DEPTH_RANGE = (500.0, 1800.0)
-"""Valid depth written, mm (as ``rgb2depth generate faces``); farther background is invalid."""
-
-PNG_SCALE = 0.1
-"""mm per count of the written depth PNGs (registered depth is not whole millimetres)."""
-
 MAX_SIDE = 10_000
 """Largest width or height accepted in a ``.bin`` header."""
 
@@ -361,22 +355,7 @@ def find_sequences(src: Path) -> list[Path]:
 
 def split_of(subject: str) -> str:
     """``test``, ``val`` or ``train`` for a Biwi person (``F01`` .. ``M14``)."""
-    if subject in TEST_SUBJECTS:
-        return "test"
-    if subject in VAL_SUBJECTS:
-        return "val"
-    return "train"
-
-
-def _info(extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": "Biwi Kinect Head Pose (seed 001 face crops)",
-        "kind": "faces",
-        "depth_units": "mm",
-        "depth_range": DEPTH_RANGE,
-        "png_scale": PNG_SCALE,
-        "extra": extra,
-    }
+    return hc.split_of_subject(subject, TEST_SUBJECTS, VAL_SUBJECTS)
 
 
 @register_source(NAME, title=TITLE, layout=LAYOUT)
@@ -423,10 +402,10 @@ def convert_biwi(src: Path, writer: DatasetWriter, *, progress: bool) -> None:
         },
         "split": {"test": list(TEST_SUBJECTS), "val": list(VAL_SUBJECTS), "by": "person"},
     }
-    writer.set_info(**_info(extra))
+    writer.set_info(**hc.crop_dataset_info("Biwi Kinect Head Pose (seed 001 face crops)", extra))
     skipped = {"head_outside_rgb": 0, "no_depth_at_head": 0}
     groups: dict[str, set[str]] = {}
-    lo, hi = DEPTH_RANGE
+    lo, hi = hc.DEPTH_RANGE
     for rgb_path, frame in tqdm(frames, desc="biwi", unit="frame", disable=not progress):
         seq = rgb_path.parent.name
         stem = f"frame_{frame:05d}"
@@ -476,4 +455,4 @@ def convert_biwi(src: Path, writer: DatasetWriter, *, progress: bool) -> None:
     for subject, seqs in sorted(groups.items()):
         writer.add_group(subject, split_of(subject), sequences=sorted(seqs))
     extra["skipped"] = skipped
-    writer.set_info(**_info(extra))
+    writer.set_info(**hc.crop_dataset_info("Biwi Kinect Head Pose (seed 001 face crops)", extra))

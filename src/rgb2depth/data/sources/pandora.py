@@ -56,12 +56,6 @@ N_SEQUENCES = 5
 ANGLE_LIMIT_DEG = 10.0
 """Seed 001's A1: every one of yaw, pitch, roll within [-10, 10] degrees; else A2."""
 
-DEPTH_RANGE = (500.0, 1800.0)
-"""Valid depth written, mm (as ``rgb2depth generate faces``); farther background is invalid."""
-
-PNG_SCALE = 0.1
-"""mm per count of the written depth PNGs (as the Biwi converter)."""
-
 HEAD_KEYS = ("head_center", "head_centre", "head_pos", "head_position", "head")
 """Keys of a ``data.json`` frame searched, in order, for the head centre (pixels)."""
 
@@ -211,22 +205,7 @@ def sequence_set(index: int) -> str:
 
 def split_of(subject: int) -> str:
     """``test``, ``val`` or ``train`` for a Pandora subject number."""
-    if subject in TEST_SUBJECTS:
-        return "test"
-    if subject in VAL_SUBJECTS:
-        return "val"
-    return "train"
-
-
-def _info(extra: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": "Pandora (seed 001 face crops)",
-        "kind": "faces",
-        "depth_units": "mm",
-        "depth_range": DEPTH_RANGE,
-        "png_scale": PNG_SCALE,
-        "extra": extra,
-    }
+    return hc.split_of_subject(subject, TEST_SUBJECTS, VAL_SUBJECTS)
 
 
 @register_source(NAME, title=TITLE, layout=LAYOUT)
@@ -284,8 +263,8 @@ def convert_pandora(src: Path, writer: DatasetWriter, *, progress: bool) -> None
             "sequence": "S1-S3: sequences 1-3 (constrained); S4-S5: sequences 4-5",
         },
     }
-    writer.set_info(**_info(extra))
-    lo, hi = DEPTH_RANGE
+    writer.set_info(**hc.crop_dataset_info("Pandora (seed 001 face crops)", extra))
+    lo, hi = hc.DEPTH_RANGE
     seen: dict[int, set[str]] = {}
     for subject, index, seq, frame, note, rgb_path, depth_path in tqdm(
         jobs, desc="pandora", unit="frame", disable=not progress
@@ -338,4 +317,4 @@ def convert_pandora(src: Path, writer: DatasetWriter, *, progress: bool) -> None
     for subject, seqs in sorted(seen.items()):
         writer.add_group(subject, split_of(subject), sequences=sorted(seqs, key=_natural))
     extra["skipped"] = skipped
-    writer.set_info(**_info(extra))
+    writer.set_info(**hc.crop_dataset_info("Pandora (seed 001 face crops)", extra))
