@@ -22,7 +22,7 @@ NAMES = list_models()
 # checked by the parameter-count tests.
 SMALL: dict[str, dict] = {
     "light_unet": {"channels": (4, 6, 8, 8, 10)},
-    "fast_unet": {"channels": (4, 6, 8, 10), "head_channels": 4},
+    "fast_unet": {"channels": (4, 6, 8)},
     "unet_baseline": {"base_width": 4},
     "face_cgan_generator": {"encoder_widths": (4, 6, 8, 10), "decoder_widths": (8, 6, 4, 4)},
     "depth_autoencoder": {"widths": (4, 6, 8)},
@@ -349,3 +349,43 @@ def test_image_to_depth_networks():
     probe = image_to_depth_probe("light_unet", in_channels=1)
     assert probe is not None and probe.in_channels == 1 and not probe.training
     assert next(probe.parameters()).is_meta
+
+
+@pytest.mark.parametrize("r", [1, 2, 4, 8, 16])
+def test_fast_unet_space_to_depth_factors(r):
+    """Every factor builds with one width per level from 1/r to 1/16 and keeps the size."""
+    from rgb2depth.models.fast_depth import levels
+
+    widths = tuple(4 + 2 * i for i in range(levels(r)))
+    net = create_model("fast_unet", space_to_depth=r, channels=widths).eval()
+    assert len(net.down) == levels(r) - 1
+    assert net(torch.zeros(1, 3, 32, 48)).shape == (1, 1, 32, 48)
+
+
+def test_fast_unet_output_is_per_pixel_not_upsampled():
+    """With r = 4 the head's 16 channels are the 16 pixels of each 4x4 block: a head
+    whose only non-zero output is channel 5 (its bias) lights pixel (1, 1) of every
+    block and nothing else (an upsampled 1/4 map would spread it)."""
+    net = create_model("fast_unet", channels=(4, 6, 8)).eval()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+        net.head.bias[5] = 1.0
+        y = net(torch.randn(1, 3, 32, 32))[0, 0]
+    expected = torch.zeros(32, 32)
+    expected[1::4, 1::4] = 1.0
+    assert torch.equal(y, expected)
+
+
+@pytest.mark.parametrize(
+    "settings, fragment",
+    [
+        ({"space_to_depth": 3}, "space_to_depth must be one of 1, 2, 4, 8, 16"),
+        ({"space_to_depth": 4, "channels": (4, 6)}, "sequence of 3 positive integers"),
+        ({"space_to_depth": 2, "channels": (4, 6, 8)}, "sequence of 4 positive integers"),
+        ({"extra": -1}, "extra must be an integer >= 0"),
+    ],
+)
+def test_fast_unet_refuses_bad_settings(settings, fragment):
+    with pytest.raises(InputError, match=fragment):
+        create_model("fast_unet", **settings)

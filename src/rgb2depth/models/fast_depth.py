@@ -1,35 +1,37 @@
-"""``fast_unet``: the project's realtime depth network, in the spirit of FastDepth.
+"""``fast_unet``: the project's realtime depth network.
 
-The light U-Net of seed 004 (:mod:`rgb2depth.models.light_unet`) spends most of its
-16.35 GFLOPs (256x256, convolutions) on full- and half-resolution 3x3 convolutions with 32-64
-channels. This network cuts cost where FastDepth (Wofk et al., 2019) does:
+The light U-Net of seed 004 (:mod:`rgb2depth.models.light_unet`) spends about three
+quarters of its 16.35 GFLOPs (256x256, convolutions) on 3x3 convolutions with 32-64
+channels at full and half resolution. On a CPU, a network is fast when it does little
+work at high resolution *and* keeps the work it does in dense convolutions (depthwise
+convolutions have few FLOPs but run far below the CPU's peak: a FastDepth-style
+depthwise network of 0.76 GFLOPs was only 3.7x faster than the light U-Net here). So:
 
-- **early downsampling**: one narrow full-resolution 3x3 convolution (8 channels), then
-  a stride-2 one, so little works at full resolution;
-- **depthwise-separable encoder**: every other convolution is a 3x3 depthwise
-  convolution followed by a 1x1 pointwise one (BatchNorm and ReLU after each);
-- **light decoder with additive skips**: bilinear x2 upsampling, one depthwise-separable
-  convolution that narrows the channels, and the encoder feature of the same size
-  *added* (not concatenated), so the decoder stays as narrow as the encoder;
-- **few full-resolution channels**: the last upsampling gives 8 channels, the first
-  full-resolution features are added to them (the only full-resolution skip), and a 3x3
-  convolution gives the depth.
+- **space-to-depth input**: ``pixel_unshuffle`` by ``space_to_depth`` (r, default 4)
+  turns the (3, H, W) image into (3 r^2, H/r, W/r) without losing a pixel; nothing runs
+  at full resolution;
+- **a small dense U-Net** at 1/r .. 1/16: per level a 3x3 convolution (stride 2 from
+  the second level on) and a second 3x3 convolution, BatchNorm and ReLU after each;
+- **decoder with additive skips**: bilinear x2 upsampling, a 3x3 convolution to the
+  level's width, the encoder feature of that size *added*, a 3x3 convolution;
+- **depth-to-space output**: a 3x3 convolution gives r^2 channels at 1/r, and
+  ``pixel_shuffle`` arranges them into the full-resolution depth map, so every output
+  pixel has its own value (no upsampling blur).
 
-===========  ====================================================  =====
-stage        layers                                                size
-===========  ====================================================  =====
-full         conv 3x3 3->h, BN, ReLU                               1
-stem         conv 3x3 s2 h->c0, BN, ReLU                           1/2
-enc1         dws s2 c0->c1, dws c1->c1                             1/4
-enc2         dws s2 c1->c2, dws c2->c2                             1/8
-enc3         dws s2 c2->c3, dws c3->c3, dws c3->c3                 1/16
-dec1..dec3   up x2, dws c_k->c_(k-1), + enc feature                1/8..1/2
-head         up x2, dws c0->h, + full, conv 3x3 h->1 (linear)      1
-===========  ====================================================  =====
+==========  =================================================================  ==========
+stage       layers                                                             size
+==========  =================================================================  ==========
+input       pixel_unshuffle r, conv 3r^2->c0, (extra) x conv c0->c0             1/r
+enc k       conv s2 c(k-1)->ck, conv ck->ck                                    1/(r 2^k)
+dec k       up x2, conv ck->c(k-1), + enc feature, conv c(k-1)->c(k-1)          1/(r 2^(k-1))
+head        conv 3x3 c0->r^2 (linear, with bias), pixel_shuffle r             1
+==========  =================================================================  ==========
 
-(``dws a->b``: depthwise 3x3 (stride s), BN, ReLU, pointwise 1x1 a->b, BN, ReLU.)
-With the default widths (24, 48, 96, 192) and h = 8 it has 150 k parameters (0.40
-GFLOPs at 256x256, against 16.35 for the light U-Net by the same counter).
+(every ``conv`` is 3x3 without bias, followed by BatchNorm and ReLU, unless stated.)
+With the defaults (r = 4, widths 64-96-128, one extra input convolution) it has 757,520
+parameters and costs 2.17 GFLOPs at 256x256 (the light U-Net: 16.35 by the same
+counter). The stride is 16 whatever r: ``channels`` has one width per level from 1/r to
+1/16 (r = 2: four widths, r = 4: three, r = 8: two).
 
 Input: (B, in_channels, H, W) RGB in the model range [-1, 1], H and W multiples of
 16. Output: (B, out_channels, H, W) depth, linear, in the training target's units.
@@ -38,40 +40,45 @@ Input: (B, in_channels, H, W) RGB in the model range [-1, 1], H and W multiples 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from rgb2depth.errors import InputError
 from rgb2depth.models.blocks import int_widths, positive_int
 from rgb2depth.models.registry import check_input_size, register_model
 
 NAME = "fast_unet"
+STRIDE = 16
+FACTORS = (1, 2, 4, 8, 16)
+"""Accepted ``space_to_depth`` factors (powers of two up to the stride)."""
 
 
-class SeparableConv(nn.Sequential):
-    """Depthwise 3x3 (stride ``stride``), BN, ReLU, then pointwise 1x1, BN, ReLU."""
-
-    def __init__(self, cin: int, cout: int, *, stride: int = 1):
-        super().__init__(
-            nn.Conv2d(cin, cin, 3, stride=stride, padding=1, groups=cin, bias=False),
-            nn.BatchNorm2d(cin),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(cin, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(inplace=True),
-        )
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    """3x3 convolution (no bias), BatchNorm, ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
 
 
+def levels(space_to_depth: int) -> int:
+    """Number of resolution levels (1/r .. 1/16) for the factor r."""
+    return STRIDE.bit_length() - space_to_depth.bit_length() + 1
+
+
 @register_model(
     NAME,
-    paper="project (realtime, FastDepth-style)",
-    description="realtime depth: stride-2 stem, depthwise-separable encoder, additive skips",
-    stride=16,
+    paper="project (realtime)",
+    description="realtime depth: space-to-depth input, dense U-Net at 1/4..1/16, 0.76 M",
+    stride=STRIDE,
 )
 class FastUNet(nn.Module):
     """The project's realtime depth network (see the module docstring).
@@ -79,60 +86,57 @@ class FastUNet(nn.Module):
     Args:
         in_channels: input channels (3 for RGB).
         out_channels: output channels (1 for depth).
-        channels: widths at 1/2, 1/4, 1/8 and 1/16 of the input size.
-        head_channels: channels of the last, full-resolution feature map.
+        space_to_depth: r, the factor of the input ``pixel_unshuffle`` and the output
+            ``pixel_shuffle`` (1, 2, 4, 8 or 16).
+        channels: widths of the levels 1/r, 2/r, ... 1/16 (``log2(16 / r) + 1`` of them).
+        extra: additional 3x3 convolutions at 1/r after the input one.
 
     Shapes: (B, in_channels, H, W) -> (B, out_channels, H, W), H and W multiples of 16.
     """
 
-    stride = 16
+    stride = STRIDE
 
     def __init__(
         self,
         *,
         in_channels: int = 3,
         out_channels: int = 1,
-        channels: Sequence[int] = (32, 64, 128, 256),
-        head_channels: int = 16,
+        space_to_depth: int = 4,
+        channels: Sequence[int] = (64, 96, 128),
+        extra: int = 1,
     ):
         super().__init__()
         self.in_channels = positive_int(in_channels, "in_channels", NAME)
         self.out_channels = positive_int(out_channels, "out_channels", NAME)
-        c = int_widths(channels, "channels", NAME, length=4)
-        h = positive_int(head_channels, "head_channels", NAME)
-        self.full = nn.Sequential(  # the only full-resolution features: a few channels
-            nn.Conv2d(in_channels, h, 3, padding=1, bias=False),
-            nn.BatchNorm2d(h),
-            nn.ReLU(inplace=True),
+        if space_to_depth not in FACTORS or isinstance(space_to_depth, bool):
+            raise InputError(
+                f"{NAME}: space_to_depth must be one of {', '.join(map(str, FACTORS))}, "
+                f"got {space_to_depth!r}"
+            )
+        self.r = r = space_to_depth
+        c = int_widths(channels, "channels", NAME, length=levels(r))
+        if isinstance(extra, bool) or not isinstance(extra, int) or extra < 0:
+            raise InputError(f"{NAME}: extra must be an integer >= 0, got {extra!r}")
+        self.inp = nn.Sequential(
+            _conv(in_channels * r * r, c[0]), *[_conv(c[0], c[0]) for _ in range(extra)]
         )
-        self.stem = nn.Sequential(
-            nn.Conv2d(h, c[0], 3, stride=2, padding=1, bias=False),
-            nn.BatchNorm2d(c[0]),
-            nn.ReLU(inplace=True),
+        self.down = nn.ModuleList(
+            nn.Sequential(_conv(a, b, stride=2), _conv(b, b)) for a, b in pairwise(c)
         )
-        self.enc1 = nn.Sequential(SeparableConv(c[0], c[1], stride=2), SeparableConv(c[1], c[1]))
-        self.enc2 = nn.Sequential(SeparableConv(c[1], c[2], stride=2), SeparableConv(c[2], c[2]))
-        self.enc3 = nn.Sequential(
-            SeparableConv(c[2], c[3], stride=2),
-            SeparableConv(c[3], c[3]),
-            SeparableConv(c[3], c[3]),
-        )
-        self.dec1 = SeparableConv(c[3], c[2])
-        self.dec2 = SeparableConv(c[2], c[1])
-        self.dec3 = SeparableConv(c[1], c[0])
-        self.dec4 = SeparableConv(c[0], h)
-        self.head = nn.Conv2d(h, out_channels, 3, padding=1)
+        # decoder, deepest first: narrow to the skip's width, add it, refine
+        self.narrow = nn.ModuleList(_conv(b, a) for a, b in reversed(list(pairwise(c))))
+        self.refine = nn.ModuleList(_conv(a, a) for a in reversed(c[:-1]))
+        self.head = nn.Conv2d(c[0], out_channels * r * r, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, H, W) -> (B, out_channels, H, W); see the module docstring."""
         check_input_size(x, self.stride, NAME, in_channels=self.in_channels)
-        f = self.full(x)  # 1
-        s0 = self.stem(f)  # 1/2
-        s1 = self.enc1(s0)  # 1/4
-        s2 = self.enc2(s1)  # 1/8
-        y = self.enc3(s2)  # 1/16
-        y = self.dec1(_up(y)) + s2
-        y = self.dec2(_up(y)) + s1
-        y = self.dec3(_up(y)) + s0
-        y = self.dec4(_up(y)) + f
-        return self.head(y)
+        y = self.inp(F.pixel_unshuffle(x, self.r) if self.r > 1 else x)
+        skips = []
+        for down in self.down:
+            skips.append(y)
+            y = down(y)
+        for narrow, refine, skip in zip(self.narrow, self.refine, reversed(skips), strict=True):
+            y = refine(narrow(_up(y)) + skip)
+        y = self.head(y)
+        return F.pixel_shuffle(y, self.r) if self.r > 1 else y
