@@ -179,6 +179,16 @@ CASES: list[Case] = [
         f"{TRAIN} data.root=unpaired method.name=unsupervised method.critic=resnet",
         "resnet",
     ),
+    case(
+        "adapt without its real photos",
+        f"{TRAIN} method.name=adapt",
+        "method.extra_rgb is required for method adapt",
+    ),
+    case(
+        "adapt's photo folder is a file",
+        f"{TRAIN} method.name=adapt method.extra_rgb=notes.txt",
+        "method.extra_rgb notes.txt: not a folder",
+    ),
     case("a misspelt method option", f"{TRAIN} method.lss=mse", "'method.lss'"),
     case("an unknown loss", f"{TRAIN} method.loss=huber", "huber"),
     case("a misspelt generate setting", f"{TRAIN} data.root=new data.generate.knd=faces", "knd"),
