@@ -76,17 +76,16 @@ from torch.utils.data import Dataset
 
 from rgb2depth.errors import InputError
 from rgb2depth.methods.base import MethodContext, OptimStep, register_method
-from rgb2depth.methods.supervised import Supervised, _masked_median
-from rgb2depth.methods.unsupervised import (
-    CRITICS,
-    _check_bool,
-    _check_int,
-    _check_number,
-    _check_optional_lr,
-    _create,
-    _is_number,
-    list_rgb_folder,
+from rgb2depth.methods.options import (
+    check_bool,
+    check_int,
+    check_number,
+    check_optional_lr,
+    create_network,
+    is_number,
 )
+from rgb2depth.methods.supervised import Supervised, masked_median
+from rgb2depth.methods.unsupervised import CRITICS, list_rgb_folder
 
 __all__ = ["CRITIC_ALIGNS", "CRITIC_BACKGROUNDS", "Adapt", "PhotoPairs"]
 
@@ -250,18 +249,18 @@ class Adapt(Supervised):
             )
         if not isinstance(o.extra_rgb, str):
             raise InputError(f"method.extra_rgb must be a folder path, got {o.extra_rgb!r}")
-        _check_number("lambda_adv", o.lambda_adv)
-        _check_int("n_critic", o.n_critic, 1)
-        _check_number("gp_weight", o.gp_weight)
-        _check_bool("gp_two_sided", o.gp_two_sided)
-        _check_optional_lr("lr_critic", o.lr_critic)
+        check_number("lambda_adv", o.lambda_adv)
+        check_int("n_critic", o.n_critic, 1)
+        check_number("gp_weight", o.gp_weight)
+        check_bool("gp_two_sided", o.gp_two_sided)
+        check_optional_lr("lr_critic", o.lr_critic)
         if o.critic_grad_clip is not None:
-            _check_number("critic_grad_clip", o.critic_grad_clip)
+            check_number("critic_grad_clip", o.critic_grad_clip)
         betas = o.critic_betas
         if not (
             isinstance(betas, (list, tuple))
             and len(betas) == 2
-            and all(_is_number(b) and 0 <= b < 1 for b in betas)
+            and all(is_number(b) and 0 <= b < 1 for b in betas)
         ):
             raise InputError(f"method.critic_betas must be two numbers in [0, 1), got {betas!r}")
         if o.critic_align not in CRITIC_ALIGNS:
@@ -284,7 +283,7 @@ class Adapt(Supervised):
         if "in_channels" in ckwargs:
             raise InputError("method.critic_kwargs.in_channels is set by the method; leave it out")
         depth_ch = int(getattr(model, "out_channels", 1))
-        self.critic = _create(
+        self.critic = create_network(
             "method.critic_kwargs", o.critic, {**ckwargs, "in_channels": depth_ch}
         )
         try:
@@ -344,7 +343,7 @@ class Adapt(Supervised):
         if mask is None:
             median = depth.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
             return depth - median
-        return torch.where(mask, depth - _masked_median(depth, mask), depth)
+        return torch.where(mask, depth - masked_median(depth, mask), depth)
 
     def real_view(self, batch: Mapping[str, Any]) -> torch.Tensor:
         """The critic's real samples for a batch: the synthetic depth, its invalid pixels
@@ -354,7 +353,7 @@ class Adapt(Supervised):
             return self.critic_view(y, mask)
         with torch.no_grad():
             pred = self.model(batch["rgb"])
-        pred = pred - _masked_median(pred, mask) + _masked_median(y, mask)
+        pred = pred - masked_median(pred, mask) + masked_median(y, mask)
         return self.critic_view(torch.where(mask, y, pred.to(y.dtype)))
 
     # ------------------------------------------------------------------ losses

@@ -28,7 +28,7 @@ import torch
 from rgb2depth.errors import InputError, check_keywords, keyword_names
 from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
 
-__all__ = ["DepthAutoencoder", "Supervised"]
+__all__ = ["DepthAutoencoder", "Supervised", "masked_median"]
 
 LOSS_NAMES = ("light_unet", "perceptual_alignment", "mse")
 
@@ -105,7 +105,7 @@ class Supervised(Method):
             return self.criterion(pred, target, rgb=batch["rgb"], mask=mask)
         from rgb2depth.losses import l1_loss
 
-        shifted = pred - _masked_median(pred, mask) + _masked_median(target, mask)
+        shifted = pred - masked_median(pred, mask) + masked_median(target, mask)
         total, terms = self.criterion(shifted, target, rgb=batch["rgb"], mask=mask)
         anchor = l1_loss(pred, target, mask)
         terms["anchor_l1"] = float(anchor.detach())
@@ -115,7 +115,7 @@ class Supervised(Method):
 ALIGNS = ("none", "median")
 
 
-def _masked_median(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def masked_median(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-sample median of ``x`` (B, 1, H, W) over ``mask``, shaped (B, 1, 1, 1); 0 for a
     sample without valid pixels."""
     out = torch.zeros(x.shape[0], 1, 1, 1, dtype=x.dtype, device=x.device)

@@ -73,7 +73,6 @@ run's ``train.lr``; set ``lr_critic`` / ``lr_generator`` for the paper's two rat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +84,15 @@ from torch.utils.data import Dataset
 
 from rgb2depth.errors import InputError
 from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
+from rgb2depth.methods.options import (
+    check_bool,
+    check_int,
+    check_number,
+    check_optional_lr,
+    check_spec,
+    create_network,
+    is_number,
+)
 
 __all__ = ["CRITICS", "RAMPS", "Cycle", "SemiSupervised", "Unsupervised"]
 
@@ -95,63 +103,6 @@ RAMPS = ("paper", "code")
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if not (_is_int(value) and value >= minimum):
-        raise InputError(f"method.{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_number(name: str, value: Any, *, positive: bool = False) -> float:
-    ok = _is_number(value) and (value > 0 if positive else value >= 0)
-    if not ok:
-        raise InputError(
-            f"method.{name} must be a number {'> 0' if positive else '>= 0'}, got {value!r}"
-        )
-    return float(value)
-
-
-def _check_optional_lr(name: str, value: Any) -> float | None:
-    return None if value is None else _check_number(name, value, positive=True)
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise InputError(f"method.{name} must be true or false, got {value!r}")
-    return value
-
-
-def _check_spec(name: str, value: Any) -> tuple[str, dict[str, Any]]:
-    """``{name, kwargs}`` of a network -> (name, kwargs)."""
-    if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
-        raise InputError(
-            f"method.{name} must be a mapping {{name: <model>, kwargs: {{...}}}}, got {value!r}"
-        )
-    extra = sorted(set(value) - {"name", "kwargs"})
-    if extra:
-        raise InputError(f"method.{name} got unknown key {extra[0]!r}; valid keys: name, kwargs")
-    kwargs = value.get("kwargs") or {}
-    if not isinstance(kwargs, Mapping):
-        raise InputError(f"method.{name}.kwargs must be a mapping, got {kwargs!r}")
-    return value["name"], dict(kwargs)
-
-
-def _create(what: str, name: str, kwargs: dict[str, Any]) -> nn.Module:
-    from rgb2depth.models import create_model
-
-    try:
-        return create_model(name, **kwargs)
-    except InputError as e:
-        raise InputError(f"{what}: {e}") from None
 
 
 def same_architecture(model: nn.Module, *, in_channels: int, out_channels: int) -> nn.Module:
@@ -181,7 +132,7 @@ def same_architecture(model: nn.Module, *, in_channels: int, out_channels: int) 
                 f"cannot build G_x like the model: {name} does not keep its setting {key!r}; {hint}"
             )
         settings[key] = getattr(model, key)
-    return _create(
+    return create_network(
         "G_x", name, {**settings, "in_channels": in_channels, "out_channels": out_channels}
     )
 
@@ -290,14 +241,14 @@ class Unsupervised(Method):
         if o.generator_x is None:
             self.generator_x = same_architecture(model, in_channels=depth_ch, out_channels=rgb_ch)
         else:
-            gname, gkwargs = _check_spec("generator_x", o.generator_x)
+            gname, gkwargs = check_spec("generator_x", o.generator_x)
             for key in ("in_channels", "out_channels"):
                 if key in gkwargs:
                     raise InputError(
                         f"method.generator_x.kwargs.{key} is set by the method "
                         "(depth in, RGB out); leave it out"
                     )
-            self.generator_x = _create(
+            self.generator_x = create_network(
                 "method.generator_x",
                 gname,
                 {**gkwargs, "in_channels": depth_ch, "out_channels": rgb_ch},
@@ -312,8 +263,8 @@ class Unsupervised(Method):
         if "in_channels" in ckwargs:
             raise InputError("method.critic_kwargs.in_channels is set by the method; leave it out")
         what = "method.critic_kwargs"
-        self.critic_y = _create(what, o.critic, {**ckwargs, "in_channels": depth_ch})
-        self.critic_x = _create(what, o.critic, {**ckwargs, "in_channels": rgb_ch})
+        self.critic_y = create_network(what, o.critic, {**ckwargs, "in_channels": depth_ch})
+        self.critic_x = create_network(what, o.critic, {**ckwargs, "in_channels": rgb_ch})
         self.n_critic = o.n_critic
         self.gamma = 0.0
         self._critic_step: OptimStep | None = None
@@ -331,28 +282,28 @@ class Unsupervised(Method):
             raise InputError(
                 f"method.domains must be one of: {', '.join(DOMAINS)}, got {o.domains!r}"
             )
-        _check_int("n_critic", o.n_critic, 1)
-        _check_int("n_critic_halve_after", o.n_critic_halve_after, 0)
-        _check_number("gp_weight", o.gp_weight)
-        _check_bool("gp_two_sided", o.gp_two_sided)
-        _check_number("drift", o.drift)
-        _check_number("lambda_rec", o.lambda_rec)
-        _check_optional_lr("lr_critic", o.lr_critic)
-        _check_optional_lr("lr_generator", o.lr_generator)
+        check_int("n_critic", o.n_critic, 1)
+        check_int("n_critic_halve_after", o.n_critic_halve_after, 0)
+        check_number("gp_weight", o.gp_weight)
+        check_bool("gp_two_sided", o.gp_two_sided)
+        check_number("drift", o.drift)
+        check_number("lambda_rec", o.lambda_rec)
+        check_optional_lr("lr_critic", o.lr_critic)
+        check_optional_lr("lr_generator", o.lr_generator)
         if o.grad_clip is not None:
-            _check_number("grad_clip", o.grad_clip)
+            check_number("grad_clip", o.grad_clip)
         betas = o.betas
         if not (
             isinstance(betas, (list, tuple))
             and len(betas) == 2
-            and all(_is_number(b) and 0 <= b < 1 for b in betas)
+            and all(is_number(b) and 0 <= b < 1 for b in betas)
         ):
             raise InputError(f"method.betas must be two numbers in [0, 1), got {betas!r}")
         if self.reconstruction == "perceptual":
-            _check_int("gamma_steps", o.gamma_steps, 1)
+            check_int("gamma_steps", o.gamma_steps, 1)
             if o.ramp not in RAMPS:
                 raise InputError(f"unknown method.ramp {o.ramp!r}; known ramps: {', '.join(RAMPS)}")
-            _check_bool("psi_normalise", o.psi_normalise)
+            check_bool("psi_normalise", o.psi_normalise)
 
     # ------------------------------------------------------------------ the Method API
 
