@@ -77,15 +77,16 @@ from torch.utils.data import Dataset
 from rgb2depth.errors import InputError
 from rgb2depth.methods.base import MethodContext, OptimStep, register_method
 from rgb2depth.methods.options import (
+    check_betas,
     check_bool,
     check_int,
     check_number,
     check_optional_lr,
     create_network,
-    is_number,
+    critic_settings,
 )
 from rgb2depth.methods.supervised import Supervised, masked_median
-from rgb2depth.methods.unsupervised import CRITICS, list_rgb_folder
+from rgb2depth.methods.unsupervised import list_rgb_folder
 
 __all__ = ["CRITIC_ALIGNS", "CRITIC_BACKGROUNDS", "Adapt", "PhotoPairs"]
 
@@ -256,13 +257,7 @@ class Adapt(Supervised):
         check_optional_lr("lr_critic", o.lr_critic)
         if o.critic_grad_clip is not None:
             check_number("critic_grad_clip", o.critic_grad_clip)
-        betas = o.critic_betas
-        if not (
-            isinstance(betas, (list, tuple))
-            and len(betas) == 2
-            and all(is_number(b) and 0 <= b < 1 for b in betas)
-        ):
-            raise InputError(f"method.critic_betas must be two numbers in [0, 1), got {betas!r}")
+        check_betas("critic_betas", o.critic_betas)
         if o.critic_align not in CRITIC_ALIGNS:
             raise InputError(
                 f"method.critic_align must be one of {', '.join(CRITIC_ALIGNS)}, "
@@ -273,18 +268,10 @@ class Adapt(Supervised):
                 f"method.critic_background must be one of {', '.join(CRITIC_BACKGROUNDS)}, "
                 f"got {o.critic_background!r}"
             )
-        if not isinstance(o.critic, str) or o.critic not in CRITICS:
-            raise InputError(
-                f"unknown method.critic {o.critic!r}; known critics: {', '.join(CRITICS)}"
-            )
-        ckwargs = o.critic_kwargs or {}
-        if not isinstance(ckwargs, Mapping):
-            raise InputError(f"method.critic_kwargs must be a mapping, got {ckwargs!r}")
-        if "in_channels" in ckwargs:
-            raise InputError("method.critic_kwargs.in_channels is set by the method; leave it out")
+        critic, ckwargs = critic_settings(o.critic, o.critic_kwargs)
         depth_ch = int(getattr(model, "out_channels", 1))
         self.critic = create_network(
-            "method.critic_kwargs", o.critic, {**ckwargs, "in_channels": depth_ch}
+            "method.critic_kwargs", critic, {**ckwargs, "in_channels": depth_ch}
         )
         try:
             self.extra_files = list_rgb_folder(o.extra_rgb)

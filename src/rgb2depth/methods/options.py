@@ -12,12 +12,15 @@ from torch import nn
 from rgb2depth.errors import InputError
 
 __all__ = [
+    "CRITICS",
+    "check_betas",
     "check_bool",
     "check_int",
     "check_number",
     "check_optional_lr",
     "check_spec",
     "create_network",
+    "critic_settings",
     "is_int",
     "is_number",
 ]
@@ -78,3 +81,31 @@ def create_network(what: str, name: str, kwargs: dict[str, Any]) -> nn.Module:
         return create_model(name, **kwargs)
     except InputError as e:
         raise InputError(f"{what}: {e}") from None
+
+
+CRITICS = ("dcgan_critic", "patchgan_critic")
+"""The seed-000 critics a method may name in ``method.critic``."""
+
+
+def check_betas(name: str, value: Any) -> tuple[float, float]:
+    """Adam's ``(beta1, beta2)``: two numbers in [0, 1)."""
+    if not (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(is_number(b) and 0 <= b < 1 for b in value)
+    ):
+        raise InputError(f"method.{name} must be two numbers in [0, 1), got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def critic_settings(critic: Any, kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """``method.critic`` and ``method.critic_kwargs`` checked: a name of :data:`CRITICS`
+    and a mapping without ``in_channels`` (the method sets it)."""
+    if not isinstance(critic, str) or critic not in CRITICS:
+        raise InputError(f"unknown method.critic {critic!r}; known critics: {', '.join(CRITICS)}")
+    kwargs = kwargs or {}
+    if not isinstance(kwargs, Mapping):
+        raise InputError(f"method.critic_kwargs must be a mapping, got {kwargs!r}")
+    if "in_channels" in kwargs:
+        raise InputError("method.critic_kwargs.in_channels is set by the method; leave it out")
+    return critic, dict(kwargs)

@@ -85,18 +85,19 @@ from torch.utils.data import Dataset
 from rgb2depth.errors import InputError
 from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
 from rgb2depth.methods.options import (
+    CRITICS,
+    check_betas,
     check_bool,
     check_int,
     check_number,
     check_optional_lr,
     check_spec,
     create_network,
-    is_number,
+    critic_settings,
 )
 
 __all__ = ["CRITICS", "RAMPS", "Cycle", "SemiSupervised", "Unsupervised"]
 
-CRITICS = ("dcgan_critic", "patchgan_critic")
 """The critics that have ``features`` (seed 000, Appendix B, Tables 4 and 5)."""
 RAMPS = ("paper", "code")
 """How the perceptual weight grows: eq. 5's gamma / (1 - gamma), or the code's gamma / 1."""
@@ -253,18 +254,10 @@ class Unsupervised(Method):
                 gname,
                 {**gkwargs, "in_channels": depth_ch, "out_channels": rgb_ch},
             )
-        if not isinstance(o.critic, str) or o.critic not in CRITICS:
-            raise InputError(
-                f"unknown method.critic {o.critic!r}; known critics: {', '.join(CRITICS)}"
-            )
-        ckwargs = o.critic_kwargs or {}
-        if not isinstance(ckwargs, Mapping):
-            raise InputError(f"method.critic_kwargs must be a mapping, got {ckwargs!r}")
-        if "in_channels" in ckwargs:
-            raise InputError("method.critic_kwargs.in_channels is set by the method; leave it out")
+        critic, ckwargs = critic_settings(o.critic, o.critic_kwargs)
         what = "method.critic_kwargs"
-        self.critic_y = create_network(what, o.critic, {**ckwargs, "in_channels": depth_ch})
-        self.critic_x = create_network(what, o.critic, {**ckwargs, "in_channels": rgb_ch})
+        self.critic_y = create_network(what, critic, {**ckwargs, "in_channels": depth_ch})
+        self.critic_x = create_network(what, critic, {**ckwargs, "in_channels": rgb_ch})
         self.n_critic = o.n_critic
         self.gamma = 0.0
         self._critic_step: OptimStep | None = None
@@ -292,13 +285,7 @@ class Unsupervised(Method):
         check_optional_lr("lr_generator", o.lr_generator)
         if o.grad_clip is not None:
             check_number("grad_clip", o.grad_clip)
-        betas = o.betas
-        if not (
-            isinstance(betas, (list, tuple))
-            and len(betas) == 2
-            and all(is_number(b) and 0 <= b < 1 for b in betas)
-        ):
-            raise InputError(f"method.betas must be two numbers in [0, 1), got {betas!r}")
+        check_betas("betas", o.betas)
         if self.reconstruction == "perceptual":
             check_int("gamma_steps", o.gamma_steps, 1)
             if o.ramp not in RAMPS:
