@@ -183,6 +183,50 @@ def agreement(pred_dir: Path, pseudo: Path, mp_python: str, proxy: Path) -> dict
     return json.loads(js.read_text())
 
 
+def _high_pass(x: np.ndarray, valid: np.ndarray, sigma: float) -> np.ndarray:
+    """x minus its Gaussian blur (sigma pixels) taken over the valid pixels only."""
+    from scipy.ndimage import gaussian_filter
+
+    w = gaussian_filter(valid.astype(np.float64), sigma)
+    blur = gaussian_filter(np.where(valid, x, 0.0).astype(np.float64), sigma) / np.maximum(w, 1e-9)
+    return x - blur
+
+
+def texture_copy(pred_dir: Path, pseudo: Path, photos: list[Path]) -> dict:
+    """How much of the photo's fine texture the depth copies, on the inner face.
+
+    Per photo, on the pixels where both the prediction and MediaPipe's mesh have depth:
+    the Pearson r between the fine detail (high-pass: minus a Gaussian blur of sigma =
+    1/20 of the region's size) of the depth and of the photo's luminance, taken at least
+    2 sigma inside the region (its edge would correlate with anything), sign flipped so
+    that "darker reads as farther" (the texture-copying failure: pupils, brows, lips as
+    holes) is positive. A smooth half-ellipsoid scores about 0; real relief gives some
+    such correlation (shading darkens recesses), so compare models with each other.
+    """
+    from PIL import Image
+    from scipy.ndimage import binary_erosion
+
+    values = []
+    for p in photos:
+        f = pred_dir / f"{p.stem}.npy"
+        g = pseudo / f"{p.stem}.npy"
+        if not (f.is_file() and g.is_file()):
+            continue
+        depth = np.load(f).astype(np.float64)
+        region = np.isfinite(depth) & np.isfinite(np.load(g))
+        if region.sum() < 100:
+            continue
+        with Image.open(p) as im:
+            lum = np.asarray(im.convert("L").resize(depth.shape[::-1]), np.float64)
+        sigma = np.sqrt(region.sum()) / 20
+        inner = binary_erosion(region, iterations=int(np.ceil(2 * sigma)))
+        a = _high_pass(np.where(region, depth, 0.0), region, sigma)[inner]
+        b = _high_pass(lum, region, sigma)[inner]
+        if a.size > 50 and a.std() > 0 and b.std() > 0:
+            values.append(-float(np.corrcoef(a, b)[0, 1]))
+    return {"texture_r_median": float(np.median(values)) if values else float("nan")}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
@@ -249,13 +293,14 @@ def main(argv: list[str] | None = None) -> int:
                 baseline(name, photos, pred)
                 label = f"baseline: {name}"
             res = agreement(pred, pseudo, mp_python, a.proxy)
-            s = res["summary"]
+            s = {**res["summary"], **texture_copy(pred, pseudo, photos)}
             rows.append({"name": label, **s, "per_photo": res["rows"]})
         print(f"\nMediaPipe agreement on {n_pseudo} photos with a face mesh ({a.photos})")
-        print(f"| {'model':32s} | median r | median nrmse | n photos |")
-        print(f"|{'-' * 34}|---------:|-------------:|---------:|")
+        print(f"| {'model':32s} | median r | median nrmse | n photos | texture r |")
+        print(f"|{'-' * 34}|---------:|-------------:|---------:|----------:|")
         for r in rows:
             figures = f"{r['r_median']:8.3f} | {r['nrmse_median']:12.3f} | {r['n']:8d}"
+            figures += f" | {r['texture_r_median']:9.3f}"
             print(f"| {r['name']:32s} | {figures} |")
         out = a.out or work / "results.json"
         out.parent.mkdir(parents=True, exist_ok=True)

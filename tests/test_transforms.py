@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from rgb2depth.data.transforms import (
     PRESETS,
+    RandomAlbedoDecals,
     AutoGamma,
     CenterCrop,
     Compose,
@@ -116,6 +117,7 @@ PHOTOMETRIC = [
     RandomHistogramEqualization(p=1.0),
     RandomGaussianBlur(p=1.0),
     RandomChannelSwap(p=1.0),
+    RandomAlbedoDecals(p=1.0),
 ]
 
 
@@ -290,6 +292,7 @@ def test_photometric_touches_rgb_only(transform):
         RandomHistogramEqualization(p=0.0),
         RandomGaussianBlur(p=0.0),
         RandomChannelSwap(p=0.0),
+        RandomAlbedoDecals(p=0.0),
     ],
     ids=repr,
 )
@@ -361,6 +364,28 @@ def test_channel_swap_is_a_non_identity_permutation():
     assert len(seen) == 5
     gray = torch.rand(1, 2, 2)
     assert RandomChannelSwap(p=1.0)({"rgb": gray})["rgb"] is gray
+
+
+def test_albedo_decals_change_colour_by_gains_only_and_land_on_the_subject():
+    torch.manual_seed(3)
+    size = 48
+    rgb = 0.25 + 0.5 * torch.rand(3, size, size)
+    depth = torch.full((1, size, size), 700.0)
+    mask = torch.zeros(1, size, size, dtype=torch.bool)
+    mask[:, 16:32, 16:32] = True  # the subject: a square in the middle
+    sample = {"rgb": rgb, "depth": depth, "mask": mask}
+    changed = torch.zeros(size, size, dtype=torch.bool)
+    for _ in range(20):
+        out = RandomAlbedoDecals(p=1.0, max_count=1, gain_range=(0.2, 0.2))(sample)
+        assert out["depth"] is depth and out["mask"] is mask
+        gain = out["rgb"] / rgb  # multiplicative: the shading under a mark is kept
+        assert gain.min() >= 0.2 * 0.85 - 1e-5 and gain.max() <= 1.0 + 1e-5
+        changed |= (gain < 0.999).any(0)
+    # centred on the subject: it is marked more densely than the rest of the image
+    inside = changed[16:32, 16:32].float().mean()
+    outside = changed[~mask[0]].float().mean()
+    assert inside > 0.5 and inside > 2 * outside
+    assert "faces-decals" in PRESETS
 
 
 # --------------------------------------------------------------------------- model range
@@ -515,6 +540,8 @@ def test_unknown_preset_lists_known():
         lambda: RandomGaussianBlur(kernel_size=4),
         lambda: RandomGaussianBlur(sigma=(-1.0, 1.0)),
         lambda: RandomChannelSwap(p=-0.25),
+        lambda: RandomAlbedoDecals(max_count=0),
+        lambda: RandomAlbedoDecals(gain_range=(0.0, 1.0)),
         lambda: RandomHistogramEqualization(p=True),
         lambda: ToModelRange((1.0, 1.0)),
         lambda: ToModelRange((0.0, 1.0), fill=2.0),

@@ -51,6 +51,7 @@ __all__ = [
     "Compose",
     "Grayscale",
     "Preset",
+    "RandomAlbedoDecals",
     "RandomChannelSwap",
     "RandomCrop",
     "RandomGamma",
@@ -682,6 +683,112 @@ class RandomChannelSwap(_RgbTransform):
         return rgb[list(_CHANNEL_PERMUTATIONS[index])]
 
 
+def _uniform(lo: float, hi: float, n: int = 1) -> torch.Tensor:
+    return lo + torch.rand(n) * (hi - lo)
+
+
+def _ellipse_mask(
+    yy: torch.Tensor, xx: torch.Tensor, at: torch.Tensor, side: float
+) -> torch.Tensor:
+    """A soft ellipse centred ``at`` (y, x), radii 3-20 % of ``side``, any angle; (H, W)."""
+    ry, rx = _uniform(0.03, 0.2, 2).mul(side).tolist()
+    t = float(_uniform(0.0, math.pi))
+    dy, dx = yy - float(at[0]), xx - float(at[1])
+    u = dx * math.cos(t) + dy * math.sin(t)
+    v = -dx * math.sin(t) + dy * math.cos(t)
+    d = torch.sqrt((u / rx) ** 2 + (v / ry) ** 2)
+    return ((1.0 - d) * min(rx, ry)).clamp(0.0, 1.0)  # about one pixel of soft edge
+
+
+def _stroke_mask(yy: torch.Tensor, xx: torch.Tensor, at: torch.Tensor, side: float) -> torch.Tensor:
+    """A soft curved stroke (quadratic Bezier) from ``at``, 0.5-3 % of ``side`` wide; (H, W)."""
+    h, w = yy.shape
+    reach = float(_uniform(0.15, 0.6)) * side  # length scale of the stroke
+    pts = torch.stack([at, at + (torch.rand(2) - 0.5) * reach, at + (torch.rand(2) - 0.5) * reach])
+    t = torch.linspace(0.0, 1.0, 48)[:, None]
+    curve = (1 - t) ** 2 * pts[0] + 2 * (1 - t) * t * pts[1] + t**2 * pts[2]  # (48, 2)
+    dist = torch.cdist(torch.stack([yy, xx], -1).reshape(-1, 2), curve).amin(1).reshape(h, w)
+    half = float(_uniform(0.0025, 0.015)) * side
+    return (half + 0.5 - dist).clamp(0.0, 1.0)
+
+
+def _stripes_mask(
+    yy: torch.Tensor, xx: torch.Tensor, at: torch.Tensor, side: float
+) -> torch.Tensor:
+    """Soft parallel stripes (period 3-12 % of ``side``) in a soft ellipse at ``at``; (H, W)."""
+    t = float(_uniform(0.0, math.pi))
+    period = float(_uniform(0.03, 0.12)) * side
+    wave = torch.sin(2 * math.pi * (xx * math.cos(t) + yy * math.sin(t)) / period)
+    return (wave * period / 4 + 0.5).clamp(0.0, 1.0) * _ellipse_mask(yy, xx, at, side * 1.5)
+
+
+_DECAL_SHAPES = (_ellipse_mask, _stroke_mask, _stripes_mask)
+
+
+class RandomAlbedoDecals(Transform):
+    """Paint depth-free marks onto the image's albedo, with probability ``p``.
+
+    Soft ellipses, curved strokes and stripe patches, 1 to ``max_count`` of them, each
+    multiplying the colour under it by a gain drawn log-uniformly from ``gain_range``
+    (one value, tinted per channel by up to +-15 %): the shading under a mark is kept,
+    only the surface colour changes, while ``depth`` and ``mask`` stay as they are. A
+    model trained on such images cannot read depth from dark or bright marks (pupils,
+    brows, lips, stubble, patterned clothes in real photographs look like that to it);
+    it has to use the shape. Marks are centred on valid depth pixels when the sample
+    has a ``mask`` with any (the subject), anywhere in the image otherwise. ``rgb`` is
+    clamped to [0, 1].
+
+    Args:
+        p: probability of painting any marks, in [0, 1].
+        max_count: largest number of marks per image, >= 1.
+        gain_range: (lo, hi) of the colour gain, 0 < lo <= hi (below 1 darkens).
+    """
+
+    def __init__(
+        self,
+        *,
+        p: float = 0.5,
+        max_count: int = 6,
+        gain_range: Sequence[float] = (0.15, 1.6),
+    ) -> None:
+        self.p = _probability(p)
+        if isinstance(max_count, bool) or not isinstance(max_count, int) or max_count < 1:
+            raise InputError(
+                f"RandomAlbedoDecals max_count: expected an int >= 1, got {max_count!r}"
+            )
+        self.max_count = max_count
+        self.gain_range = _range2(gain_range, "RandomAlbedoDecals gain_range", positive=True)
+
+    def settings(self) -> dict[str, Any]:
+        return {"p": self.p, "max_count": self.max_count, "gain_range": self.gain_range}
+
+    def apply(self, sample: Sample, size: tuple[int, int]) -> Sample:
+        if "rgb" not in sample or not bool(torch.rand(()) < self.p):
+            return sample
+        rgb = sample["rgb"]
+        c, h, w = rgb.shape
+        yy, xx = torch.meshgrid(
+            torch.arange(h, dtype=torch.float32),
+            torch.arange(w, dtype=torch.float32),
+            indexing="ij",
+        )
+        valid = sample["mask"][0].nonzero().float() if "mask" in sample else torch.empty(0, 2)
+        side = float(min(h, w))
+        gain = torch.ones(c, h, w)
+        lo, hi = (math.log(g) for g in self.gain_range)
+        for _ in range(int(torch.randint(1, self.max_count + 1, ()))):
+            if len(valid):
+                at = valid[int(torch.randint(len(valid), ()))]
+            else:
+                at = torch.rand(2) * torch.tensor([h - 1.0, w - 1.0])
+            shape = _DECAL_SHAPES[int(torch.randint(len(_DECAL_SHAPES), ()))]
+            m = shape(yy, xx, at, side)
+            g = math.exp(float(_uniform(lo, hi))) * _uniform(0.85, 1.15, c)
+            gain = gain * (1.0 + m[None] * (g[:, None, None] - 1.0))
+        sample["rgb"] = (rgb.clamp(0.0, 1.0) * gain.to(rgb.dtype)).clamp(0.0, 1.0)
+        return sample
+
+
 class Grayscale(_RgbTransform):
     """Convert ``rgb`` to 1 channel: luminance 0.299 R + 0.587 G + 0.114 B (seed 001).
 
@@ -819,6 +926,11 @@ PRESETS: dict[str, Preset] = {
             RandomGamma(),
             RandomGaussianBlur(),
         ],
+    ),
+    "faces-decals": Preset(
+        "the faces preset plus depth-free marks on the albedo (RandomAlbedoDecals, p = 0.5): "
+        "teaches that dark and bright marks are not depth",
+        lambda size: [*PRESETS["faces"].augment(size), RandomAlbedoDecals()],
     ),
     "unsupervised": Preset(
         "seed 000: horizontal flip, gamma, histogram equalisation, Gaussian blur",
