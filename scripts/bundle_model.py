@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 
 from rgb2depth import Predictor, __version__
 from rgb2depth.baselines import MeanDepthMap
@@ -101,8 +102,11 @@ def main() -> int:
         if method.get("align", "none") != "none"
         else ""
     )
-    init = trained.get("init")
+    committed = yaml.safe_load(Path(args.config).read_text()) or {}
+    init = (committed.get("model") or {}).get("init") or trained.get("init")
     init_text = f", starting from the weights of `{init}` (`model.init`)" if init else ""
+    preset = (committed.get("data") or {}).get("preset")
+    preset_text = f", augmentation preset `{preset}`" if preset else ""
     framed = predictor.framing == "face"
     shape_ratio = model_aligned["rmse"] / flat_aligned["rmse"]
     # In a face crop every head fills the frame alike: its distance shows only through
@@ -140,7 +144,7 @@ own size (the network sees {w}x{h}). {use_text}
 
 **How it was made.** `rgb2depth train {args.config}` ({trained.get("steps")} steps of batch \
 {trained.get("batch_size")}, method `{trained.get("method", {}).get("name")}` with loss \
-`{trained.get("method", {}).get("loss")}`{method_extra}{init_text}), then \
+`{trained.get("method", {}).get("loss")}`{method_extra}{preset_text}{init_text}), then \
 `python scripts/bundle_model.py {args.model} --data {args.data} --name {args.name} \
 --config {args.config}`, which wrote this card.
 
@@ -152,8 +156,8 @@ within the depth range, per-image metrics averaged over images, at the images' o
 {table(rows)}
 RMSE is {ratio:.3f} times that of the best constant predictor{requirement_abs}.
 
-Shape only (each prediction shifted to the true median depth of its image, `evaluate \
---align median`): RMSE {model_aligned["rmse"]:.4g} {units} against \
+Shape only (each prediction scaled so that its median is the true median depth of its \
+image, `evaluate --align median`): RMSE {model_aligned["rmse"]:.4g} {units} against \
 {flat_aligned["rmse"]:.4g} {units} for any flat map (ratio {shape_ratio:.3f}\
 {requirement_shape}).
 
