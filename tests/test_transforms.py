@@ -10,11 +10,11 @@ import torch.nn.functional as F
 
 from rgb2depth.data.transforms import (
     PRESETS,
-    RandomAlbedoDecals,
     AutoGamma,
     CenterCrop,
     Compose,
     Grayscale,
+    RandomAlbedoDecals,
     RandomChannelSwap,
     RandomCrop,
     RandomGamma,
