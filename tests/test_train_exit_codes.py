@@ -130,3 +130,38 @@ def test_disk_full_mid_run(config_file: Path, tmp_path: Path, capsys, monkeypatc
     code, _, err = run_cli(capsys, "train", config_file, f"log.out={tmp_path / 'run'}")
     assert code == 1, err
     assert "No space left on device" in error_line(err)
+
+
+# ------------------------------------------ bad settings fail before data generation: 2
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ("method.name=adapt", "method.extra_rgb is required"),
+        ("model.kwargs.space_to_depth=3", "space_to_depth must be one of"),
+        ("method.align=sideways", "method.align must be one of none, median"),
+    ],
+)
+def test_bad_settings_fail_before_generating_data(
+    override: str, fragment: str, config_file: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """With data.generate and no data yet, the network, method and transforms are
+    checked first: the error comes before minutes of rendering, and nothing is written."""
+    import rgb2depth.data.synthetic as synthetic
+
+    def no_generation(*args, **kwargs):
+        raise AssertionError("data generated before the settings were checked")
+
+    monkeypatch.setattr(synthetic, "generate", no_generation)
+    root = tmp_path / "data"
+    argv = ["train", config_file, f"data.root={root}", f"log.out={tmp_path / 'run'}", override]
+    argv += ["data.generate={kind: faces, n: 8, size: 32, seed: 1}"]
+    if override.startswith("model.kwargs"):
+        argv += ["model.name=fast_unet", "model.kwargs={}"]
+        argv.remove(override)
+        argv.append(override)
+    code, stdout, err = run_cli(capsys, *argv)
+    assert code == 2, err
+    assert fragment in error_line(err)
+    assert not root.exists() and not (tmp_path / "run").exists()

@@ -52,13 +52,44 @@ if TYPE_CHECKING:
 __all__ = ["build_evaluator", "check_resume", "prepare_data", "resolve_config", "train"]
 
 
+def will_generate(config: dict[str, Any]) -> bool:
+    """Whether :func:`prepare_data` will generate ``data.root`` (it is missing, and
+    ``data.generate`` says how)."""
+    data = config["data"]
+    return not (Path(data["root"]) / "dataset.json").is_file() and bool(data.get("generate"))
+
+
+def check_before_data(config: dict[str, Any]) -> None:
+    """Build the network, the method and the transforms once, with a provisional depth
+    range, so that a bad setting among them fails in one line before minutes of data
+    generation rather than after (no method or transform looks at the range when built).
+    """
+    from rgb2depth.data.transforms import build_transforms
+    from rgb2depth.methods import MethodContext, build_method
+    from rgb2depth.models import create_model
+
+    data = config["data"]
+    kwargs = config["model"]["kwargs"]
+    check_image_to_depth(config["model"]["name"], kwargs, tuple(data["size"]))
+    context = MethodContext(
+        in_channels=1 if data["grayscale"] else 3, depth_units="", depth_range=(0.0, 1.0)
+    )
+    method = build_method(
+        config["method"], create_model(config["model"]["name"], **kwargs), context
+    )
+    method.check_size(*data["size"])
+    build_transforms(
+        data["preset"], size=data["size"], depth_range=(0.0, 1.0), grayscale=data["grayscale"]
+    )
+
+
 def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInfo:
     """Make sure ``data.root`` exists (generating it if ``data.generate`` says how)."""
     from rgb2depth.data.format import read_info
 
     data = config["data"]
     root = Path(data["root"])
-    if not (root / "dataset.json").is_file() and data.get("generate"):
+    if will_generate(config):
         from rgb2depth.data.synthetic import generate
         from rgb2depth.data.synthetic.generate import default_workers
 
@@ -405,6 +436,8 @@ def _train(
             f"{run_dir} already holds a run; use --resume to continue it, or choose another log.out"
         )
     init_state = None if resume else initial_weights(config)
+    if will_generate(config):
+        check_before_data(config)
     if main:  # rank 0 generates missing data; the others wait, then read it
         info = prepare_data(config, progress=progress)
     barrier(ctx)
