@@ -155,13 +155,11 @@ def test_bad_settings_fail_before_generating_data(
 
     monkeypatch.setattr(synthetic, "generate", no_generation)
     root = tmp_path / "data"
-    argv = ["train", config_file, f"data.root={root}", f"log.out={tmp_path / 'run'}", override]
-    argv += ["data.generate={kind: faces, n: 8, size: 32, seed: 1}"]
-    if override.startswith("model.kwargs"):
-        argv += ["model.name=fast_unet", "model.kwargs={}"]
-        argv.remove(override)
-        argv.append(override)
+    model = ["model.name=fast_unet", "model.kwargs={}"] if override.startswith("model") else []
+    argv = ["train", config_file, f"data.root={root}", f"log.out={tmp_path / 'run'}", *model]
+    argv += ["data.generate={kind: faces, n: 8, size: 32, seed: 1}", override]
     code, stdout, err = run_cli(capsys, *argv)
     assert code == 2, err
     assert fragment in error_line(err)
+    assert stdout == ""
     assert not root.exists() and not (tmp_path / "run").exists()
