@@ -254,8 +254,9 @@ PROTOCOLS: dict[str, Protocol] = {
                 "protocol (docs/dataset-format.md)",
                 "align": "median_shift, pred - median(pred) + median(gt) per image: a "
                 "face crop hides the head's distance (README, 'In a face crop every head "
-                "fills the frame alike'); configs/faces.yaml trains the bundled 'faces' "
-                "with method.align: median, this same shift (methods/supervised.py)",
+                "fills the frame alike'); configs/faces.yaml and faces-decals.yaml train the "
+                "bundled 'faces' with method.align: median, this same shift "
+                "(methods/supervised.py)",
                 "reduction": "mean over images of per-image metrics (the project's default)",
                 "metrics": "the project's default set (DEFAULT_METRICS)",
             },
