@@ -28,6 +28,7 @@ import copy
 import fnmatch
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -47,7 +48,9 @@ from rgb2depth.data.io import atomic_path, check_writable
 from rgb2depth.errors import InputError, check_keywords
 
 if TYPE_CHECKING:
+    from rgb2depth.data.transforms import Compose
     from rgb2depth.engine.distributed import Distributed
+    from rgb2depth.methods import Method
 
 __all__ = ["build_evaluator", "check_resume", "prepare_data", "resolve_config", "train"]
 
@@ -59,11 +62,14 @@ def will_generate(config: dict[str, Any]) -> bool:
     return not (Path(data["root"]) / "dataset.json").is_file() and bool(data.get("generate"))
 
 
-def check_before_data(config: dict[str, Any]) -> None:
-    """Build the network, the method and the transforms once, with a provisional depth
-    range, so that a bad setting among them fails in one line before minutes of data
-    generation rather than after (no method or transform looks at the range when built).
-    """
+def build_method_and_transform(
+    config: dict[str, Any],
+    depth_units: str,
+    depth_range: tuple[float, float],
+    prepare_model: Callable[[torch.nn.Module], None] | None = None,
+) -> tuple[Method, Compose]:
+    """The run's network (``prepare_model`` loads weights into it), its method, and the
+    training transform, each setting checked on the way (one-line InputErrors)."""
     from rgb2depth.data.transforms import build_transforms
     from rgb2depth.methods import MethodContext, build_method
     from rgb2depth.models import create_model
@@ -71,16 +77,27 @@ def check_before_data(config: dict[str, Any]) -> None:
     data = config["data"]
     kwargs = config["model"]["kwargs"]
     check_image_to_depth(config["model"]["name"], kwargs, tuple(data["size"]))
+    model = create_model(config["model"]["name"], **kwargs)
+    if prepare_model is not None:
+        prepare_model(model)
     context = MethodContext(
-        in_channels=1 if data["grayscale"] else 3, depth_units="", depth_range=(0.0, 1.0)
+        in_channels=1 if data["grayscale"] else 3,
+        depth_units=depth_units,
+        depth_range=(float(depth_range[0]), float(depth_range[1])),
     )
-    method = build_method(
-        config["method"], create_model(config["model"]["name"], **kwargs), context
-    )
+    method = build_method(config["method"], model, context)
     method.check_size(*data["size"])
-    build_transforms(
-        data["preset"], size=data["size"], depth_range=(0.0, 1.0), grayscale=data["grayscale"]
+    transform = build_transforms(
+        data["preset"], size=data["size"], depth_range=depth_range, grayscale=data["grayscale"]
     )
+    return method, transform
+
+
+def check_before_data(config: dict[str, Any]) -> None:
+    """Build network, method and transform once with a provisional depth range, so that
+    a bad setting among them fails in one line before minutes of data generation rather
+    than after (no method or transform looks at the range when built)."""
+    build_method_and_transform(config, "", (0.0, 1.0))
 
 
 def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInfo:
@@ -417,12 +434,10 @@ def _train(
     config: dict[str, Any], ctx: Distributed, device: str, *, resume: bool, progress: bool
 ) -> dict[str, Any]:
     """:func:`train` in one process of ``ctx`` (a resolved config), on ``device``."""
-    from rgb2depth.data.transforms import build_transforms
     from rgb2depth.engine.distributed import barrier
     from rgb2depth.engine.settings import TrainSettings
     from rgb2depth.engine.trainer import Trainer
-    from rgb2depth.methods import MethodContext, build_method
-    from rgb2depth.models import count_parameters, create_model, save_model_folder
+    from rgb2depth.models import count_parameters, save_model_folder
 
     main = ctx.is_main
     progress = progress and main
@@ -448,24 +463,15 @@ def _train(
     channels = 1 if data["grayscale"] else 3
     torch.manual_seed(config["train"]["seed"])
     kwargs = config["model"]["kwargs"]
-    check_image_to_depth(config["model"]["name"], kwargs, tuple(data["size"]))
-    model = create_model(config["model"]["name"], **kwargs)
-    if config["model"]["encoder_weights"] and not resume:
-        load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
-    if init_state is not None:
-        model.load_state_dict(init_state)
-    context = MethodContext(
-        in_channels=channels,
-        depth_units=info.depth_units,
-        depth_range=(float(info.depth_range[0]), float(info.depth_range[1])),
-    )
-    method = build_method(config["method"], model, context)
-    method.check_size(*data["size"])
-    transform = build_transforms(
-        data["preset"],
-        size=data["size"],
-        depth_range=info.depth_range,
-        grayscale=data["grayscale"],
+
+    def prepare_model(model: torch.nn.Module) -> None:
+        if config["model"]["encoder_weights"] and not resume:
+            load_encoder_weights(model, config["model"]["name"], config["model"]["encoder_weights"])
+        if init_state is not None:
+            model.load_state_dict(init_state)
+
+    method, transform = build_method_and_transform(
+        config, info.depth_units, info.depth_range, prepare_model
     )
     train_ds = method.train_data(data["root"], data["train_split"], transform)
     t = config["train"]
