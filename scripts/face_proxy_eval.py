@@ -227,6 +227,21 @@ def texture_copy(pred_dir: Path, pseudo: Path, photos: list[Path]) -> dict:
     return {"texture_r_median": float(np.median(values)) if values else float("nan")}
 
 
+def paired(first: dict, other: dict) -> dict:
+    """Photo by photo, ``other`` against ``first`` (per-photo rows of agreement.py): on how
+    many of the photos both scored it has the higher r, and the median changes of r and
+    nrmse."""
+    both = sorted(set(first) & set(other))
+    dr = [other[k]["r"] - first[k]["r"] for k in both]
+    dn = [other[k]["nrmse"] - first[k]["nrmse"] for k in both]
+    return {
+        "n": len(both),
+        "r_higher": sum(d > 0 for d in dr),
+        "dr_median": float(np.median(dr)) if both else float("nan"),
+        "dnrmse_median": float(np.median(dn)) if both else float("nan"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
@@ -302,6 +317,13 @@ def main(argv: list[str] | None = None) -> int:
             figures = f"{r['r_median']:8.3f} | {r['nrmse_median']:12.3f} | {r['n']:8d}"
             figures += f" | {r['texture_r_median']:9.3f}"
             print(f"| {r['name']:32s} | {figures} |")
+        for r in rows[1 : len(a.models)]:
+            c = r["vs_first"] = paired(rows[0]["per_photo"], r["per_photo"])
+            print(
+                f"{r['name']} against {rows[0]['name']}, photo by photo: higher r on "
+                f"{c['r_higher']} of {c['n']}, median change of r {c['dr_median']:+.4f}, "
+                f"of nrmse {c['dnrmse_median']:+.4f}"
+            )
         out = a.out or work / "results.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"photos": str(a.photos), "every": a.every, "offset": a.offset, "face": face_mode}

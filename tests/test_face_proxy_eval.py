@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "face_proxy_eval.py"
@@ -51,3 +52,17 @@ def test_texture_copy_tells_copied_marks_from_a_smooth_bulge(tmp_path: Path):
     # no overlap with the mesh: nothing to score
     np.save(pseudo / "p.npy", np.full((h, w), np.nan, np.float32))
     assert np.isnan(proxy.texture_copy(tmp_path / "copies", pseudo, [photo])["texture_r_median"])
+
+
+def test_paired_counts_photos_both_scored():
+    proxy = _load()
+    first = {
+        "a": {"r": 0.5, "nrmse": 0.6},
+        "b": {"r": 0.8, "nrmse": 0.4},
+        "c": {"r": 0.1, "nrmse": 1},
+    }
+    other = {"a": {"r": 0.7, "nrmse": 0.5}, "b": {"r": 0.7, "nrmse": 0.5}}
+    c = proxy.paired(first, other)
+    assert c["n"] == 2 and c["r_higher"] == 1
+    assert c["dr_median"] == pytest.approx(0.05)
+    assert c["dnrmse_median"] == pytest.approx(0.0)
