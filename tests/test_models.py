@@ -389,3 +389,49 @@ def test_fast_unet_output_is_per_pixel_not_upsampled():
 def test_fast_unet_refuses_bad_settings(settings, fragment):
     with pytest.raises(InputError, match=fragment):
         create_model("fast_unet", **settings)
+
+
+@pytest.mark.parametrize("r, stem", [(2, (3,)), (4, ()), (4, (3,)), (4, (3, 5)), (8, (3, 5, 7))])
+def test_fast_unet_stem_keeps_the_size(r, stem):
+    """Strided stem convolutions replace part of the space-to-depth factor: the
+    first 3x3 convolution after the stem sees its last width times (r / 2^len)^2."""
+    from rgb2depth.models.fast_depth import levels
+
+    widths = tuple(4 + 2 * i for i in range(levels(r)))
+    net = create_model("fast_unet", space_to_depth=r, channels=widths, stem=stem).eval()
+    assert len(net.stem) == len(stem)
+    rest = r >> len(stem)
+    assert net.inp[0][0].in_channels == (stem[-1] if stem else 3) * rest**2
+    assert net(torch.randn(2, 3, 32, 48)).shape == (2, 1, 32, 48)
+
+
+@pytest.mark.parametrize("r, expected", [(1, ()), (2, (16,)), (4, (16, 32)), (16, (16, 32))])
+def test_fast_unet_default_stem_follows_the_factor(r, expected):
+    from rgb2depth.models.fast_depth import levels
+
+    net = create_model("fast_unet", space_to_depth=r, channels=(4,) * levels(r))
+    assert tuple(conv[0].out_channels for conv in net.stem) == expected
+    assert all(conv[0].stride == (2, 2) for conv in net.stem)
+
+
+def test_fast_unet_without_stem_is_the_first_design():
+    """``stem: []`` is the first version (space-to-depth on the raw pixels), kept so
+    that its figures in the README can be reproduced: 757,520 parameters."""
+    assert count_parameters(create_model("fast_unet", stem=[])) == 757_520
+    assert count_parameters(create_model("fast_unet")) == 753_440
+
+
+@pytest.mark.parametrize(
+    "settings, fragment",
+    [
+        ({"space_to_depth": 8, "stem": (3, 5, 7, 9)}, "halve the size more than space_to_depth 8"),
+        ({"stem": "16"}, "stem must be a list of positive integers"),
+        ({"stem": (16, 0)}, "stem must be a positive integer, got 0"),
+    ],
+)
+def test_fast_unet_refuses_bad_stem(settings, fragment):
+    from rgb2depth.models.fast_depth import levels
+
+    widths = tuple(4 + 2 * i for i in range(levels(settings.get("space_to_depth", 4))))
+    with pytest.raises(InputError, match=fragment):
+        create_model("fast_unet", channels=widths, **settings)
