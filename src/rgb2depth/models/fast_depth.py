@@ -10,11 +10,13 @@ depthwise network of 0.76 GFLOPs was only 3.7x faster than the light U-Net here)
 - **early downsampling**: a stem of strided 3x3 convolutions (default two, 3->16 at
   1/2 and 16->32 at 1/4: 0.05 GFLOPs at 256x256) reads the full-resolution
   pixels, then ``pixel_unshuffle`` by what remains of the factor ``space_to_depth``
-  (r, default 4) brings the features to 1/r without losing a value; nothing else runs
-  above 1/r. (The first version applied ``pixel_unshuffle`` by r to the raw pixels,
-  ``stem: []``; the stem lowered the synthetic-faces test RMSE from 49.15 to 45.95 mm
-  at the same 6,000 steps, mostly on faces far from the camera, whose size in the image
-  -- the cue to their distance -- spans few pixels; see the README.)
+  (r, default 4; with two stem convolutions nothing remains) brings the features to
+  1/r without losing a value; nothing else runs above 1/r. (The first version,
+  ``stem: []``, applied ``pixel_unshuffle`` by r to the raw pixels; at 64x64 the stem
+  lowered the synthetic-faces test RMSE from 49.15 to 45.95 mm at the same 6,000
+  steps, presumably because the size of a distant face (the cue to its distance)
+  spans few 4x4 cells.
+  See the README.)
 - **a small dense U-Net** at 1/r .. 1/16: per level a 3x3 convolution (stride 2 from
   the second level on) and a second 3x3 convolution, BatchNorm and ReLU after each;
 - **decoder with additive skips**: bilinear x2 upsampling, a 3x3 convolution to the
@@ -86,7 +88,7 @@ def levels(space_to_depth: int) -> int:
 @register_model(
     NAME,
     paper="project (realtime)",
-    description="realtime depth: strided stem, space-to-depth, dense U-Net at 1/4..1/16, 0.75 M",
+    description="realtime depth: strided stem to 1/4, dense U-Net at 1/4..1/16, 0.75 M",
     stride=STRIDE,
 )
 class FastUNet(nn.Module):
