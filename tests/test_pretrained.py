@@ -218,3 +218,43 @@ def test_unknown_device(saved):
     folder, _ = saved
     with pytest.raises(InputError, match="device"):
         load_model_folder(folder, device="tpu:banana")
+
+
+def test_a_folder_saved_before_a_setting_existed_loads_with_its_legacy_value(tmp_path):
+    """fast_unet gained ``stem`` (default 16, 32); a folder saved before has no
+    ``stem`` key and was built without one: it loads as ``stem: []``, while a folder
+    that records the new default keeps it."""
+    assert get_entry("fast_unet").legacy_settings == {"stem": []}
+    torch.manual_seed(0)
+    old = create_model("fast_unet", channels=(4, 6, 8), stem=[]).eval()
+    folder = save_model_folder(
+        tmp_path / "old", old, name="fast_unet", kwargs={"channels": (4, 6, 8), "stem": []}
+    )
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["model"]["kwargs"]["stem"]
+    config_path.write_text(json.dumps(config))
+    loaded, _ = load_model_folder(folder)
+    assert len(loaded.stem) == 0
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), old(x))
+
+    new = create_model("fast_unet", channels=(4, 6, 8)).eval()
+    folder = save_model_folder(
+        tmp_path / "new", new, name="fast_unet", kwargs={"channels": (4, 6, 8)}
+    )
+    assert len(load_model_folder(folder)[0].stem) == 2
+
+
+def test_legacy_settings_must_be_settings():
+    from rgb2depth.models.registry import register_model
+
+    with pytest.raises(TypeError, match="legacy_settings has unknown keys"):
+
+        @register_model(
+            "not_registered_x", paper="-", description="-", stride=1, legacy_settings={"nope": 1}
+        )
+        class Net(torch.nn.Module):
+            def __init__(self, *, in_channels: int = 3, out_channels: int = 1):
+                super().__init__()

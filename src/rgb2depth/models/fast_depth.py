@@ -90,6 +90,7 @@ def levels(space_to_depth: int) -> int:
     paper="project (realtime)",
     description="realtime depth: strided stem to 1/4, dense U-Net at 1/4..1/16, 0.75 M",
     stride=STRIDE,
+    legacy_settings={"stem": []},  # folders saved before the stem existed
 )
 class FastUNet(nn.Module):
     """The project's realtime depth network (see the module docstring).

@@ -228,6 +228,8 @@ def load_model_folder(
     spec = config["model"]
     name, kwargs = spec["name"], spec.get("kwargs", {})
     try:
+        # settings the network gained after this folder was saved: their old values
+        kwargs = {**get_entry(name).legacy_settings, **kwargs}
         model = create_model(name, **kwargs)
     except InputError as e:
         raise InputError(f"{folder / CONFIG_NAME}: {e}") from None

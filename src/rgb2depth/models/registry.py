@@ -57,6 +57,10 @@ class ModelEntry:
             example ``{"out_channels": 3}``); empty when it is the default.
         params_tolerance: relative tolerance of the comparison with ``paper_params``
             (0.01 for a figure such as "15.3 M", 0 for an exact count).
+        legacy_settings: settings added after models were saved without them, with
+            the value those models were built with; a saved ``config.json`` that lacks
+            one of these keys predates it and is loaded with that value (a model
+            folder records every setting, defaults included).
     """
 
     name: str
@@ -70,6 +74,7 @@ class ModelEntry:
     paper_params: int | float | None = None
     paper_settings: dict[str, Any] = field(default_factory=dict)
     params_tolerance: float = 0.01
+    legacy_settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fixed_size(self) -> bool:
@@ -114,6 +119,7 @@ def register_model(
     paper_params: int | float | None = None,
     paper_settings: dict[str, Any] | None = None,
     params_tolerance: float = 0.01,
+    legacy_settings: dict[str, Any] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator that adds a model builder to the registry under ``name``.
 
@@ -123,8 +129,8 @@ def register_model(
         description: one line for listings.
         stride: the factor by which the model downsamples; inputs must have height
             and width that are multiples of it.
-        min_size, inputs, paper_params, paper_settings, params_tolerance: see
-            :class:`ModelEntry`.
+        min_size, inputs, paper_params, paper_settings, params_tolerance,
+            legacy_settings: see :class:`ModelEntry`.
 
     Returns:
         The decorator; it returns the builder unchanged.
@@ -140,9 +146,13 @@ def register_model(
         if name in _REGISTRY:
             raise TypeError(f"model {name!r} is already registered")
         defaults = _signature_defaults(name, builder)
-        unknown = set(paper_settings or {}) - set(defaults)
-        if unknown:
-            raise TypeError(f"model {name!r}: paper_settings has unknown keys {sorted(unknown)}")
+        for what, given in (
+            ("paper_settings", paper_settings),
+            ("legacy_settings", legacy_settings),
+        ):
+            unknown = set(given or {}) - set(defaults)
+            if unknown:
+                raise TypeError(f"model {name!r}: {what} has unknown keys {sorted(unknown)}")
         _REGISTRY[name] = ModelEntry(
             name=name,
             builder=builder,
@@ -155,6 +165,7 @@ def register_model(
             paper_params=paper_params,
             paper_settings=dict(paper_settings or {}),
             params_tolerance=float(params_tolerance),
+            legacy_settings=dict(legacy_settings or {}),
         )
         return builder
 
