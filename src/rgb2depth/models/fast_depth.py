@@ -15,8 +15,7 @@ depthwise network of 0.76 GFLOPs was only 3.7x faster than the light U-Net here)
   ``stem: []``, applied ``pixel_unshuffle`` by r to the raw pixels; at 64x64 the stem
   lowered the synthetic-faces test RMSE from 49.15 to 45.95 mm at the same 6,000
   steps, presumably because the size of a distant face (the cue to its distance)
-  spans few 4x4 cells.
-  See the README.)
+  spans few 4x4 cells; see the README.)
 - **a small dense U-Net** at 1/r .. 1/16: per level a 3x3 convolution (stride 2 from
   the second level on) and a second 3x3 convolution, BatchNorm and ReLU after each;
 - **decoder with additive skips**: bilinear x2 upsampling, a 3x3 convolution to the
