@@ -3,7 +3,7 @@
 Registered models (see :func:`list_models` and ``get_entry(name).paper``):
 
 - ``light_unet``: realtime light U-Net of seed 004, 1,218,870 parameters, stride 16.
-- ``fast_unet``: the project's realtime network (space-to-depth, dense U-Net), stride 16.
+- ``fast_unet``: the project's realtime network (strided stem, dense U-Net), stride 16.
 - ``unet_baseline``: the classic U-Net baseline of seed 004, 17,262,977 parameters.
 - ``face_cgan_generator``: the face depth generator of seed 001 (gray 96x96 in).
 - ``depth_autoencoder``: the project's depth autoencoder, the feature network of the
