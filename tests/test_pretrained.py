@@ -258,3 +258,22 @@ def test_legacy_settings_must_be_settings():
         class Net(torch.nn.Module):
             def __init__(self, *, in_channels: int = 3, out_channels: int = 1):
                 super().__init__()
+
+
+def test_init_from_a_folder_saved_before_the_stem_is_another_network(tmp_path):
+    """model.init compares settings with the legacy values filled in: an old stem-less
+    folder is not the default fast_unet, and the run says so (not a key mismatch)."""
+    from rgb2depth.engine.run import initial_weights
+
+    old = create_model("fast_unet", channels=(4, 6, 8), stem=[])
+    folder = save_model_folder(
+        tmp_path / "old", old, name="fast_unet", kwargs={"channels": (4, 6, 8), "stem": []}
+    )
+    config = json.loads((folder / "config.json").read_text())
+    del config["model"]["kwargs"]["stem"]
+    (folder / "config.json").write_text(json.dumps(config))
+    run = {"model": {"name": "fast_unet", "kwargs": {"channels": [4, 6, 8]}, "init": str(folder)}}
+    with pytest.raises(InputError, match="they must be the same network"):
+        initial_weights(run)
+    run["model"]["kwargs"]["stem"] = []
+    assert initial_weights(run) is not None

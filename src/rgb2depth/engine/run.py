@@ -368,6 +368,7 @@ def initial_weights(config: dict[str, Any]) -> dict[str, torch.Tensor] | None:
     """
     from rgb2depth.inference.predictor import find_model_folder
     from rgb2depth.models import get_entry, load_model_folder
+    from rgb2depth.models.pretrained import saved_settings
 
     init = config["model"]["init"]
     if init is None:
@@ -383,7 +384,7 @@ def initial_weights(config: dict[str, Any]) -> dict[str, torch.Tensor] | None:
 
     want = (config["model"]["name"], settings(config["model"]["name"], config["model"]["kwargs"]))
     name = saved["model"]["name"]
-    got = (name, settings(name, saved["model"].get("kwargs", {})))
+    got = (name, settings(name, saved_settings(saved["model"])))
     if got != want:
         raise InputError(
             f"model.init: {init} is {got[0]} with settings {got[1]}, but this run trains "

@@ -202,6 +202,13 @@ def read_model_config(folder: str | Path) -> dict[str, Any]:
     return config
 
 
+def saved_settings(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a saved ``config.json``'s ``model`` entry was built with: its
+    ``kwargs``, plus the old values of settings the network gained after it was saved
+    (``ModelEntry.legacy_settings``). InputError for an unknown model name."""
+    return {**get_entry(spec["name"]).legacy_settings, **spec.get("kwargs", {})}
+
+
 def load_model_folder(
     folder: str | Path, *, device: str | torch.device = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -226,11 +233,9 @@ def load_model_folder(
     except (RuntimeError, TypeError) as e:
         raise InputError(f"unknown device {device!r} ({e})") from None
     spec = config["model"]
-    name, kwargs = spec["name"], spec.get("kwargs", {})
+    name = spec["name"]
     try:
-        # settings the network gained after this folder was saved: their old values
-        kwargs = {**get_entry(name).legacy_settings, **kwargs}
-        model = create_model(name, **kwargs)
+        model = create_model(name, **saved_settings(spec))
     except InputError as e:
         raise InputError(f"{folder / CONFIG_NAME}: {e}") from None
 
@@ -260,7 +265,7 @@ def load_model_folder(
     return model, config
 
 
-__all__ = ["load_model_folder", "read_model_config", "save_model_folder"]
+__all__ = ["load_model_folder", "read_model_config", "save_model_folder", "saved_settings"]
 
 
 def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
