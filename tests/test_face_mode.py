@@ -23,6 +23,7 @@ from rgb2depth.data.face_detection import (
     FaceBox,
     crop_window,
     detect_faces,
+    drop_weak_neighbours,
     face_window,
 )
 from rgb2depth.data.io import read_depth
@@ -89,6 +90,58 @@ def test_two_faces_side_by_side_left_to_right(astronaut: np.ndarray) -> None:
     assert values.tolist() == [100.0, 200.0]  # two regions, one per face
     left, right = (result.depth == v for v in values)
     assert left[:, 512:].sum() == 0 and right[:, :512].sum() == 0
+
+
+def test_a_weak_box_inside_a_strong_faces_window_is_dropped() -> None:
+    strong = FaceBox(100, 100, 100, 100, "frontal", 30)
+    win = face_window(strong)  # 180 px square around (150, 140): y from 50 to 230
+    below = FaceBox(120, 190, 60, 60, "frontal", 9)  # centre (150, 220): inside the window
+    assert win.top + win.height == 230
+    far = FaceBox(400, 100, 60, 60, "frontal", 9)  # outside any window
+    assert drop_weak_neighbours([below, strong, far]) == [strong, far]
+    # as strong (not twice as strong): a real neighbour, kept
+    near_equal = FaceBox(120, 190, 60, 60, "frontal", 16)
+    assert drop_weak_neighbours([strong, near_equal]) == [strong, near_equal]
+    assert drop_weak_neighbours([strong, near_equal], ratio=1.5) == [strong]
+    # just outside the window's bottom edge: kept
+    edge = win.top + win.height
+    outside = FaceBox(120, edge - 30 + 0.5, 60, 60, "frontal", 1)
+    assert drop_weak_neighbours([strong, outside]) == [strong, outside]
+    # given boxes (score 0) never drop each other
+    given = [FaceBox(100, 100, 100, 100), FaceBox(120, 190, 60, 60)]
+    assert drop_weak_neighbours(given) == given
+
+
+def test_a_portrait_with_a_false_face_on_the_collar_gives_one_face() -> None:
+    # a gallery photo (public domain) where the frontal cascade also fires, weakly, on
+    # the collar beside the chin: 2 boxes before the weak-neighbour rule
+    path = Path(__file__).parents[1] / "docs" / "gallery" / "photos" / "congress_B000911.jpg"
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    boxes = detect_faces(rgb)
+    assert len(boxes) == 1, boxes
+    (box,) = boxes
+    assert 80 < box.centre[0] < 120 and 120 < box.centre[1] < 160, box
+
+
+def test_count_faces_script_shows_the_rule(tmp_path: Path, capsys) -> None:
+    import importlib.util
+
+    script = Path(__file__).parents[1] / "scripts" / "count_faces.py"
+    spec = importlib.util.spec_from_file_location("_script_count_faces", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    photos = Path(__file__).parents[1] / "docs" / "gallery" / "photos"
+    for name in ("congress_B000911.jpg", "astronaut.jpg"):
+        (tmp_path / name).write_bytes((photos / name).read_bytes())
+    noise = np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "wall.png")
+    assert module.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| detect_faces (weak ratio 2) | 1 | 2 | 0 |" in out
+    assert "| cascade boxes, merged, no weak rule | 1 | 1 | 1 |" in out
+    assert module.main([str(tmp_path), "--every", "0"]) == 2
+    assert "--every must be at least 1" in capsys.readouterr().err
 
 
 def test_no_face_is_a_clear_error(tmp_path: Path) -> None:
