@@ -118,6 +118,13 @@ def sanitise(pred_dir: Path, photos: list[Path]) -> None:
             np.save(pred_dir / f"{p.stem}.npy", d)
 
 
+def pred_folder(name: str, kind: str) -> str:
+    """The folder under WORK/pred for a model or baseline: the whole name, so that model
+    folders such as runs/a/model and runs/b/model do not share one (``/`` -> ``--``)."""
+    folder = name.strip("/").replace("/", "--").replace("\\", "--")
+    return f"baseline--{folder}" if kind == "baseline" else folder
+
+
 def predict(model: str, photo_dir: Path, out: Path, face: bool, device: str) -> None:
     if out.exists():
         shutil.rmtree(out)
@@ -299,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         entries = [(m, "model") for m in a.models] + [(b, "baseline") for b in a.baselines]
         for name, kind in entries:
-            pred = work / "pred" / Path(name).name
+            pred = work / "pred" / pred_folder(name, kind)
             if kind == "model":
                 predict(name, photo_dir, pred, face_mode, a.device)
                 sanitise(pred, photos)

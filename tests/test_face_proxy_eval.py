@@ -66,3 +66,16 @@ def test_paired_counts_photos_both_scored():
     assert c["n"] == 2 and c["r_higher"] == 1
     assert c["dr_median"] == pytest.approx(0.05)
     assert c["dnrmse_median"] == pytest.approx(0.0)
+
+
+def test_each_model_and_baseline_predicts_into_its_own_folder():
+    proxy = _load()
+    names = [
+        proxy.pred_folder("runs/a/model", "model"),
+        proxy.pred_folder("runs/b/model/", "model"),
+        proxy.pred_folder("faces", "model"),
+        proxy.pred_folder("flat", "model"),
+        proxy.pred_folder("flat", "baseline"),
+    ]
+    assert len(set(names)) == len(names), names
+    assert all("/" not in n for n in names)
