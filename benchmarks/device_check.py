@@ -60,7 +60,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
@@ -68,7 +67,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from rgb2depth.methods import METHODS  # noqa: E402
+from rgb2depth.methods import METHODS, example_sections  # noqa: E402
 
 # the tests that skip without CUDA, by file (pytest -k cuda selects them)
 CUDA_TEST_FILES = ("tests/test_benchmark.py", "tests/test_metrics.py", "tests/test_psi.py")
@@ -213,15 +212,8 @@ def losses_finite(run: Path) -> bool:
 
 def method_config(path: Path, name: str, root: Path, device: str, amp: str, steps: int) -> Path:
     """The method's example run (its network, options, size) on ``device``."""
-    example: dict[str, Any] = METHODS[name].example
     config = {
-        "data": {
-            "root": str(root),
-            "size": example.get("size", [32, 32]),
-            "grayscale": example.get("grayscale", False),
-        },
-        "model": {"kwargs": {}, **example["model"]},
-        "method": {"name": name, **example.get("method", {})},
+        **example_sections(name, root),
         "train": {"lr": 1.0e-3, "batch_size": 2, "device": device, "amp": amp},
         "schedule": {"steps": steps},
         "log": {"every": 1, "val_every": steps, "images": 1, "val_max_images": 2},

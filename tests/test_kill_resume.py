@@ -29,7 +29,7 @@ from safetensors.torch import load_file
 import training_procs as procs
 from rgb2depth.data import io
 from rgb2depth.engine.checkpoint import STATE, WEIGHTS, latest_checkpoint, load_checkpoint
-from rgb2depth.methods import METHODS
+from rgb2depth.methods import METHODS, example_sections
 
 NAMES = sorted(METHODS)
 STEPS = 7
@@ -50,15 +50,8 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def write_config(path: Path, name: str, root: Path) -> Path:
     """The method's example run (its network, options, size) as a config file."""
-    example: dict[str, Any] = METHODS[name].example
     config = {
-        "data": {
-            "root": str(root),
-            "size": example.get("size", [32, 32]),
-            "grayscale": example.get("grayscale", False),
-        },
-        "model": {"kwargs": {}, **example["model"]},
-        "method": {"name": name, **example.get("method", {})},
+        **example_sections(name, root),
         "train": {"lr": 1.0e-3, "batch_size": 2, "device": "cpu"},
         "schedule": {"steps": STEPS},
         "log": {

@@ -18,10 +18,9 @@ import torch
 
 from rgb2depth.engine.run import resolve_config
 from rgb2depth.engine.trainer import Trainer
-from rgb2depth.methods import METHODS, MethodContext, build_method
+from rgb2depth.methods import METHODS, MethodContext, build_method, example_sections
 
 NAMES = sorted(METHODS)
-SIZE = [32, 32]
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +39,11 @@ def build(name: str, root: Path, run_dir: Path, **settings: Any) -> Trainer:
     from rgb2depth.data.transforms import build_transforms
     from rgb2depth.models import create_model
 
-    example = METHODS[name].example
+    sections = example_sections(name, root)
     config: dict[str, Any] = {k: dict(v) for k, v in SCHEMA.items()}
-    config["data"].update(root=str(root), size=example.get("size", SIZE))
-    config["data"]["grayscale"] = example.get("grayscale", False)
-    config["model"] = {"encoder_weights": None, "kwargs": {}, **example.get("model", {})}
-    config["method"] = {"name": name, **example.get("method", {})}
+    config["data"].update(sections["data"])
+    config["model"] = {"encoder_weights": None, **sections["model"]}
+    config["method"] = sections["method"]
     config = resolve_config(config)
     info = read_info(root)
     torch.manual_seed(0)

@@ -10,6 +10,7 @@ from rgb2depth.methods.base import (
     MethodContext,
     OptimStep,
     build_method,
+    example_sections,
     method_defaults,
     register_method,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "MethodContext",
     "OptimStep",
     "build_method",
+    "example_sections",
     "method_defaults",
     "register_method",
 ]

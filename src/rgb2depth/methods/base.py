@@ -20,6 +20,7 @@ Each method declares its options as a dataclass (``Options``) with defaults; the
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -185,3 +186,26 @@ def build_method(section: Mapping[str, Any], model: nn.Module, context: MethodCo
 def method_defaults(name: str) -> dict[str, Any]:
     """The default options of a method, for saving the resolved configuration."""
     return dataclasses.asdict(METHODS[name].Options())
+
+
+EXAMPLE_SIZE = (32, 32)
+"""The size of a method's example run when its ``example`` names none."""
+
+
+def example_sections(name: str, root: str | Path) -> dict[str, dict[str, Any]]:
+    """The ``data``, ``model`` and ``method`` sections of method ``name``'s example run
+    (:attr:`Method.example`: its tiny network, options, size and channels) on the
+    dataset folder ``root`` (paired or unpaired, as :attr:`Method.data` says). With
+    ``train``, ``schedule`` and ``log`` added, a config ``rgb2depth train`` accepts
+    (the tests that kill, resume and distribute training, benchmarks/device_check.py).
+    """
+    example: dict[str, Any] = copy.deepcopy(METHODS[name].example)
+    return {
+        "data": {
+            "root": str(root),
+            "size": list(example.get("size", EXAMPLE_SIZE)),
+            "grayscale": bool(example.get("grayscale", False)),
+        },
+        "model": {"kwargs": {}, **example["model"]},
+        "method": {"name": name, **example.get("method", {})},
+    }
