@@ -27,14 +27,15 @@ section runs even when an earlier one failed, and says so in the summary:
    from the run's ``log.csv`` and the GPU's utilisation sampled by ``nvidia-smi``
    every 100 ms during the run (median and the share of samples above 80 %).
 
-What the GPU machine lacks (it has torch, numpy, scipy, pillow, scikit-image,
+What the GPU machine lacks (its image has torch, numpy, scipy, pillow, scikit-image,
 opencv-python-headless, safetensors, tqdm, pyyaml, tensorboard, matplotlib, tifffile,
-onnx, onnxruntime) travels as wheels: once, here, in the repository's root::
+onnx, onnxscript, onnxruntime) travels as wheels, 8 MB: once, here, in the
+repository's root (checked 2026-12-07: kornia 0.9.2, kornia_rs 0.2.0, trimesh 5.2.0)::
 
     echo /.whl/ >> .git/info/exclude
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \\
-        --implementation cp --platform manylinux_2_17_x86_64 -d .whl \\
-        kornia kornia_rs trimesh onnxscript
+        --implementation cp --platform manylinux_2_17_x86_64 \\
+        --platform manylinux2014_x86_64 -d .whl kornia kornia_rs trimesh
 
 then the device command (``carry: [".whl"]``)::
 
