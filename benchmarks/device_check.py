@@ -254,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             _rc, text, _ = chk.run(["nvidia-smi", "-L"], timeout=30)
             chk.say(f"- nvidia-smi: {last_line(text)}")
         chk.say(f"- CPU cores: {os.cpu_count()}")
+        try:  # face mode needs OpenCV 4.x: 5.x ships no Haar cascades (section 4 fails)
+            import cv2
+
+            chk.say(f"- opencv {cv2.__version__}")
+        except ImportError as e:
+            chk.say(f"- opencv: not importable ({e})")
 
     def cuda_tests() -> None:
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-k", "cuda"]
