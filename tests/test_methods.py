@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 
 from rgb2depth.engine.run import resolve_config
 from rgb2depth.engine.trainer import Trainer
@@ -208,3 +209,22 @@ def test_supervised_refuses_bad_alignment_options(options: dict, fragment: str) 
 
     with pytest.raises(InputError, match=fragment):
         _supervised(**options)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_sections_keep_the_examples_size_and_channels(name: str, tmp_path: Path) -> None:
+    from rgb2depth.config import load_config
+
+    example = METHODS[name].example
+    sections = example_sections(name, tmp_path)
+    assert sections["data"]["root"] == str(tmp_path)
+    assert sections["data"]["size"] == list(example.get("size", [32, 32]))
+    assert sections["data"]["grayscale"] is bool(example.get("grayscale", False))
+    assert sections["model"]["name"] == example["model"]["name"]
+    assert sections["method"]["name"] == name
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(sections), encoding="utf-8")
+    assert load_config(path)["data"]["grayscale"] == sections["data"]["grayscale"]
+    # seed 001's cGAN is the gray-faces method
+    if name == "cgan":
+        assert sections["data"]["grayscale"] is True
