@@ -125,11 +125,13 @@ def pred_folder(name: str, kind: str) -> str:
     return f"baseline--{folder}" if kind == "baseline" else folder
 
 
-def predict(model: str, photo_dir: Path, out: Path, face: bool, device: str) -> None:
+def predict(
+    model: str, photo_dir: Path, out: Path, face: bool, device: str, tta: str = "none"
+) -> None:
     if out.exists():
         shutil.rmtree(out)
     cmd = [sys.executable, "-m", "rgb2depth", "predict", str(photo_dir), "--model", model]
-    cmd += ["--out", str(out), "--npy", "--quiet", "--device", device] + (
+    cmd += ["--out", str(out), "--npy", "--quiet", "--device", device, "--tta", tta] + (
         ["--face"] if face else ["--no-face"]
     )
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -271,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=1, help="score every N-th photo in name order")
     ap.add_argument("--offset", type=int, default=0, help="start at this photo (0)")
     ap.add_argument("--device", default="cpu", help="for rgb2depth predict (cpu)")
+    ap.add_argument(
+        "--tta", default="none", choices=("none", "flip"), help="for rgb2depth predict (none)"
+    )
     ap.add_argument("--mp-python", default=None, help="python of the MediaPipe venv")
     ap.add_argument("--proxy", type=Path, default=ROOT.parent / "shared/tools/face_proxy")
     ap.add_argument("--work", type=Path, default=None, help="working folder")
@@ -308,9 +313,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, kind in entries:
             pred = work / "pred" / pred_folder(name, kind)
             if kind == "model":
-                predict(name, photo_dir, pred, face_mode, a.device)
+                predict(name, photo_dir, pred, face_mode, a.device, a.tta)
                 sanitise(pred, photos)
                 label = f"{name}{' --face' if face_mode else ''}"
+                label += f" --tta {a.tta}" if a.tta != "none" else ""
             else:
                 baseline(name, photos, pred)
                 label = f"baseline: {name}"
@@ -334,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         out = a.out or work / "results.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"photos": str(a.photos), "every": a.every, "offset": a.offset, "face": face_mode}
+        meta["tta"] = a.tta
         out.write_text(json.dumps({**meta, "results": rows}, indent=1))
         print(f"wrote {out}")
     except Fail as e:
