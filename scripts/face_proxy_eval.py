@@ -9,7 +9,8 @@ MediaPipe Face Mesh gives a dense pseudo-depth of the inner face, and ``agreemen
 reports per photo the Pearson r and the normalised RMSE after a least-squares scale and
 shift (0 = the same relief, 1 = no better than a flat plane). It prints a table of the
 median r, median nrmse and the number of photos per model, and writes it (with every
-per-photo row) to ``--out``. Two baselines are scored the same way: ``flat`` (a
+per-photo row) to ``--out``; ``--tta none,flip`` scores every model without and with
+flip test-time augmentation. Two baselines are scored the same way: ``flat`` (a
 constant depth: r 0, nrmse 1 by construction) and ``ellipsoid`` (a half-ellipsoid head on
 the face box OpenCV's frontal cascade finds: what a generic convex blob scores).
 
@@ -274,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--offset", type=int, default=0, help="start at this photo (0)")
     ap.add_argument("--device", default="cpu", help="for rgb2depth predict (cpu)")
     ap.add_argument(
-        "--tta", default="none", choices=("none", "flip"), help="for rgb2depth predict (none)"
+        "--tta",
+        default="none",
+        help="for rgb2depth predict: none, flip, or both as none,flip (every model each way)",
     )
     ap.add_argument("--mp-python", default=None, help="python of the MediaPipe venv")
     ap.add_argument("--proxy", type=Path, default=ROOT.parent / "shared/tools/face_proxy")
@@ -286,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.every < 1 or a.offset < 0:
             raise Fail("--every must be >= 1 and --offset >= 0")
+        ttas = [t.strip() for t in a.tta.split(",") if t.strip()]
+        if not ttas or any(t not in ("none", "flip") for t in ttas) or len(set(ttas)) < len(ttas):
+            raise Fail(f"--tta {a.tta!r}: use none, flip or none,flip")
         mp_python = (
             a.mp_python or os.environ.get("MP_PYTHON") or str(ROOT.parent / "mp-venv/bin/python")
         )
@@ -309,14 +315,18 @@ def main(argv: list[str] | None = None) -> int:
         pseudo_depth(photo_dir, photos, pseudo, mp_python, a.proxy)
         n_pseudo = len(list(pseudo.glob("*.npy")))
         rows = []
-        entries = [(m, "model") for m in a.models] + [(b, "baseline") for b in a.baselines]
-        for name, kind in entries:
+        models = [(m, t) for m in a.models for t in ttas]
+        entries = [(m, "model", t) for m, t in models]
+        entries += [(b, "baseline", "none") for b in a.baselines]
+        for name, kind, tta in entries:
             pred = work / "pred" / pred_folder(name, kind)
+            if tta != "none":
+                pred = pred.with_name(f"{pred.name}--tta-{tta}")
             if kind == "model":
-                predict(name, photo_dir, pred, face_mode, a.device, a.tta)
+                predict(name, photo_dir, pred, face_mode, a.device, tta)
                 sanitise(pred, photos)
                 label = f"{name}{' --face' if face_mode else ''}"
-                label += f" --tta {a.tta}" if a.tta != "none" else ""
+                label += f" --tta {tta}" if tta != "none" else ""
             else:
                 baseline(name, photos, pred)
                 label = f"baseline: {name}"
@@ -330,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             figures = f"{r['r_median']:8.3f} | {r['nrmse_median']:12.3f} | {r['n']:8d}"
             figures += f" | {r['texture_r_median']:9.3f}"
             print(f"| {r['name']:32s} | {figures} |")
-        for r in rows[1 : len(a.models)]:
+        for r in rows[1 : len(models)]:
             c = r["vs_first"] = paired(rows[0]["per_photo"], r["per_photo"])
             print(
                 f"{r['name']} against {rows[0]['name']}, photo by photo: higher r on "
@@ -340,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         out = a.out or work / "results.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"photos": str(a.photos), "every": a.every, "offset": a.offset, "face": face_mode}
-        meta["tta"] = a.tta
+        meta["tta"] = ttas
         out.write_text(json.dumps({**meta, "results": rows}, indent=1))
         print(f"wrote {out}")
     except Fail as e:

@@ -79,3 +79,11 @@ def test_each_model_and_baseline_predicts_into_its_own_folder():
     ]
     assert len(set(names)) == len(names), names
     assert all("/" not in n for n in names)
+
+
+@pytest.mark.parametrize("tta", ["fli", "flip,flip", ","])
+def test_a_bad_tta_is_refused_in_one_line(tmp_path: Path, capsys, tta: str):
+    proxy = _load()
+    assert proxy.main([str(tmp_path), "--tta", tta]) == 2
+    err = capsys.readouterr().err
+    assert "use none, flip or none,flip" in err and len(err.strip().splitlines()) == 1
