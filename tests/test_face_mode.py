@@ -110,6 +110,8 @@ def test_a_weak_box_inside_a_strong_faces_window_is_dropped() -> None:
     # given boxes (score 0) never drop each other
     given = [FaceBox(100, 100, 100, 100), FaceBox(120, 190, 60, 60)]
     assert drop_weak_neighbours(given) == given
+    # nor does a detected face drop a given one
+    assert drop_weak_neighbours([strong, given[1]]) == [strong, given[1]]
 
 
 def test_a_portrait_with_a_false_face_on_the_collar_gives_one_face() -> None:
