@@ -4,10 +4,14 @@
     python benchmarks/device_check.py --device cpu --quick   # the plumbing, on any machine
 
 A session lent a GPU has about 15 minutes of device time, all tries together: this
-script does, in one call and in about 5 minutes on an H100/H200, what the CPU machines
-cannot, and writes what it saw into ``--out`` (``device-check.md``, the summary;
-``benchmarks-cuda.md``, the speed page; ``log.txt``, every command's output). Each
-section runs even when an earlier one failed, and says so in the summary:
+script does, in one call, what the CPU machines cannot, and writes what it saw into
+``--out`` (``device-check.md``, the summary, rewritten after every line so that a run
+stopped at the call's limit still returns what it did; ``benchmarks-cuda.md``, the
+speed page; ``log.txt``, every command's output). It has not yet run on a GPU: its
+length there is estimated at 5 to 10 minutes; each section prints its time, and
+``--skip`` splits it over two calls (``--skip 5,6``, then ``--skip 1,2,3,4``) if one
+call's 600 s are not enough. Each section runs even when an earlier one failed, and
+says so in the summary:
 
 1. **machine**: the GPU, torch and its CUDA, the driver (``nvidia-smi``).
 2. **tests that need CUDA** (``pytest -k cuda`` on the files that hold them; CI never

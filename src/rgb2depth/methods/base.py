@@ -197,7 +197,7 @@ def example_sections(name: str, root: str | Path) -> dict[str, dict[str, Any]]:
     (:attr:`Method.example`: its tiny network, options, size and channels) on the
     dataset folder ``root`` (paired or unpaired, as :attr:`Method.data` says). With
     ``train``, ``schedule`` and ``log`` added, a config ``rgb2depth train`` accepts
-    (the tests that kill, resume and distribute training, benchmarks/device_check.py).
+    (the tests that kill and resume training, benchmarks/device_check.py).
     """
     example: dict[str, Any] = copy.deepcopy(METHODS[name].example)
     return {
