@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def cuda_tests() -> None:
         cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", "-k", "cuda"]
-        rc, text, _s = chk.run([*cmd, *CUDA_TEST_FILES], timeout=600)
+        rc, text, _s = chk.run([*cmd, *CUDA_TEST_FILES], timeout=240)
         (a.out / "pytest.txt").write_text(text, encoding="utf-8")
         chk.say(f"`pytest -k cuda {' '.join(CUDA_TEST_FILES)}`: exit {rc}, {last_line(text)}")
 
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                     steps,
                 )
                 cmd = rgb2depth("train", str(cfg), f"log.out={run}", "--quiet")
-                rc, text, _s = chk.run(cmd, timeout=300)
+                rc, text, _s = chk.run(cmd, timeout=120)
                 if rc == 0 and losses_finite(run):
                     rate = steps_per_s(run)
                     cells.append(f"ok, {rate:.1f} steps/s" if rate else "ok")
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             str(a.out / "benchmarks-cuda.md"),
             "--quiet",
         )
-        rc, text, s = chk.run(cmd, timeout=900)
+        rc, text, s = chk.run(cmd, timeout=420)
         chk.say(f"`rgb2depth benchmark` on {a.device}: exit {rc} in {s:.0f} s")
         chk.say("")
         chk.say(text.strip() if rc == 0 else f"**{last_line(text)}**")
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         root = work / "faces-64"
         n = "200" if a.quick else "1000"
         gen = rgb2depth("generate", "faces", "--n", n, "--size", "64", "--seed", "1")
-        rc, text, s = chk.run([*gen, "--out", str(root), "--quiet"], timeout=600)
+        rc, text, s = chk.run([*gen, "--out", str(root), "--quiet"], timeout=180)
         if rc != 0:
             raise RuntimeError(f"generate faces-64: {last_line(text)}")
         chk.say(f"- generated {n} faces at 64x64 in {s:.0f} s ({os.cpu_count()} cores)")
@@ -397,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--quiet",
             )
             with GpuSampler() as gpu:
-                rc, text, s = chk.run(cmd, timeout=600)
+                rc, text, s = chk.run(cmd, timeout=180)
             if rc != 0:
                 chk.say(f"| {workers} | {amp} | | {batch} | **exit {rc}** | | {last_line(text)} |")
                 continue
