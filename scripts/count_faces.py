@@ -7,7 +7,8 @@ For folders of one-person photos (portraits), every photo with two or more faces
 false faces. Prints, as Markdown, how many photos have 0, 1 and 2+ faces as
 :func:`rgb2depth.data.face_detection.detect_faces` finds them (a weak box inside a much
 stronger face's window dropped, :data:`~rgb2depth.data.face_detection.WEAK_RATIO`) and
-as the merged cascade boxes alone, then the photos that still have several.
+as the merged cascade boxes alone, then every box of the photos with several (those
+the rule drops marked).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rgb2depth.data.face_detection import WEAK_RATIO, FaceBox, detect_faces
+from rgb2depth.data.face_detection import (
+    WEAK_RATIO,
+    FaceBox,
+    detect_faces,
+    drop_weak_neighbours,
+)
 from rgb2depth.data.io import read_rgb
 from rgb2depth.errors import InputError
 
@@ -27,17 +33,18 @@ PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def count(paths: list[Path]) -> tuple[Counter[int], Counter[int], dict[str, list[FaceBox]]]:
-    """Photos per number of faces (with the rule, without it) and the photos with several."""
+    """Photos per number of faces (with the rule, without it) and the photos with several
+    boxes before the rule (all their boxes)."""
     ruled: Counter[int] = Counter()
     raw: Counter[int] = Counter()
     several: dict[str, list[FaceBox]] = {}
     for path in paths:
         rgb = np.asarray(read_rgb(path))
-        boxes = detect_faces(rgb)
-        ruled[min(len(boxes), 2)] += 1
-        raw[min(len(detect_faces(rgb, weak_ratio=None)), 2)] += 1
-        if len(boxes) > 1:
-            several[path.name] = boxes
+        every = detect_faces(rgb, weak_ratio=None)
+        ruled[min(len(drop_weak_neighbours(every)), 2)] += 1
+        raw[min(len(every), 2)] += 1
+        if len(every) > 1:
+            several[path.name] = every
     return ruled, raw, several
 
 
@@ -64,9 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     print(f"| detect_faces (weak ratio {WEAK_RATIO:g}) | {ruled[0]} | {ruled[1]} | {ruled[2]} |")
     print(f"| cascade boxes, merged, no weak rule | {raw[0]} | {raw[1]} | {raw[2]} |")
+    if several:
+        print("\nphotos with several boxes (x, y, side, kind, score; * = dropped by the rule):")
     for name, boxes in several.items():
-        shown = ", ".join(f"({b.x:.0f}, {b.y:.0f}, {b.w:.0f}) {b.kind} {b.score}" for b in boxes)
-        print(f"\nstill several in {name}: {shown}")
+        kept = drop_weak_neighbours(boxes)
+        shown = ", ".join(
+            f"({b.x:.0f}, {b.y:.0f}, {b.w:.0f}) {b.kind} {b.score}{'' if b in kept else '*'}"
+            for b in boxes
+        )
+        print(f"- {name}: {shown}")
     return 0
 
 
