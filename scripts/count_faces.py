@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rgb2depth.cli._inputs import IMAGE_SUFFIXES
 from rgb2depth.data.face_detection import (
     WEAK_RATIO,
     FaceBox,
@@ -28,8 +29,6 @@ from rgb2depth.data.face_detection import (
 )
 from rgb2depth.data.io import read_rgb
 from rgb2depth.errors import InputError
-
-PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def count(paths: list[Path]) -> tuple[Counter[int], Counter[int], dict[str, list[FaceBox]]]:
@@ -58,10 +57,12 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError(f"{args.folder}: not a folder")
         if args.every < 1:
             raise InputError(f"--every must be at least 1, got {args.every}")
-        paths = sorted(p for p in args.folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+        paths = sorted(
+            p for p in args.folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+        )
         paths = paths[:: args.every]
         if not paths:
-            raise InputError(f"{args.folder}: no images ({', '.join(PHOTO_SUFFIXES)})")
+            raise InputError(f"{args.folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
         ruled, raw, several = count(paths)
     except InputError as err:
         print(f"count_faces: error: {err}", file=sys.stderr)

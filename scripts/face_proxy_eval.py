@@ -53,8 +53,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rgb2depth.cli._inputs import IMAGE_SUFFIXES
+
 ROOT = Path(__file__).resolve().parents[1]
-PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 BASELINES = ("flat", "ellipsoid")
 
 
@@ -74,11 +75,11 @@ def select_photos(folder: Path, every: int, offset: int) -> list[Path]:
     if not folder.is_dir():
         raise Fail(f"photo folder not found: {folder}")
     photos = sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
     )
     photos = photos[offset::every]
     if not photos:
-        raise Fail(f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)}) selected")
+        raise Fail(f"{folder}: no photos ({', '.join(IMAGE_SUFFIXES)}) selected")
     return photos
 
 
