@@ -114,6 +114,7 @@ _N_PHI, _N_THETA = 105, 132  # full detail; coarser levels take every 2nd / 4th
 _N_EAR_R, _N_EAR_T = 9, 28
 _N_NECK_Y, _N_NECK_T = 16, 40
 _N_TORSO_PHI, _N_TORSO_T = 28, 64
+_N_LOCK_Y, _N_LOCK_T = 20, 48  # long hair: the curtain hanging at the sides and the back
 
 
 def _warped_grid(n: int, lo: float, hi: float, density, *, periodic: bool) -> np.ndarray:
@@ -323,6 +324,8 @@ class Faces(SceneKind):
         # the texture seed), so that they never change the shape of an identity
         arng = np.random.default_rng([int(idn["texture_seed"]), 1])
         idn |= look.sample_appearance(arng, tone=tone, beard=idn["beard"], hair_grey=hc == 5)
+        # long hair and teeth: a third stream, so that the keys above stay as they were
+        idn |= _sample_style(np.random.default_rng([int(idn["texture_seed"]), 2]), bald=bald)
         return idn
 
     # -------------------------------------------------------------------- view
@@ -454,8 +457,8 @@ class Faces(SceneKind):
 # opening below the lips (18 * mouth_open mm)
 _A_NX, _A_NY, _A_NZ, _A_X, _A_Y, _A_ST, _A_CT, _A_AO, _A_NOISE, _A_DOWN, _A_YD = range(11)
 _N_ATTR = 11
-# parts of the mesh, in vertex order: skull, left ear, right ear, neck, torso
-_HEAD, _EAR, _NECK, _TORSO = range(4)
+# parts of the mesh, in vertex order: skull, left ear, right ear, neck, torso, long hair
+_HEAD, _EAR, _NECK, _TORSO, _LOCKS = range(5)
 
 
 @dataclass(frozen=True)
@@ -485,18 +488,18 @@ class _Layout:
             (_EAR, _N_EAR_R, _N_EAR_T),
             (_NECK, _N_NECK_Y, _N_NECK_T),
             (_TORSO, _N_TORSO_PHI, _N_TORSO_T),
+            (_LOCKS, _N_LOCK_Y, _N_LOCK_T),
         )
         tris, part, slices, off = [], [], [], 0
         for kind, rows, cols in parts:
-            t = grid_triangles(rows, cols, wrap_cols=True)
+            t = grid_triangles(rows, cols, wrap_cols=kind != _LOCKS)
             tris.append(t + off)
             part.append(np.full(len(t), kind, np.int8))
             slices.append(slice(off, off + rows * cols))
             off += rows * cols
         part_all = np.concatenate(part)
-        return cls(
-            step, phi, theta, np.concatenate(tris), part_all, part_all == _EAR, tuple(slices)
-        )
+        two_sided = (part_all == _EAR) | (part_all == _LOCKS)
+        return cls(step, phi, theta, np.concatenate(tris), part_all, two_sided, tuple(slices))
 
 
 _LAYOUTS = tuple(_Layout.make(step) for step in (1, 2, 4))
@@ -533,6 +536,46 @@ def _mouth_line(idn: dict[str, Any]) -> tuple[float, float, float]:
     at the centre), mm below the eyes, of the neutral face."""
     y_tip = idn["nose_length"] - 3.0
     return y_tip, idn["nose_base"], y_tip + 8.0 + idn["mouth_gap"]
+
+
+TEETH_DEPTH_MM = (1.5, 10.0)
+"""Depth of the front teeth behind the surface joining the lips' edges: at the centre,
+and how much more at the mouth's corners (the dental arch curves back)."""
+
+
+_TOOTH_EDGES = np.array([0.0, 8.5, 15.0, 22.0])
+"""mm from the middle where one front tooth meets the next, in a mouth 25 mm wide each side
+(scaled to the identity's mouth)."""
+_ENAMEL = np.array([0.5, 0.46, 0.38], np.float32)
+"""Linear albedo of clean teeth, before ``teeth_shade`` and the corners' shadow."""
+
+
+def _mouth_opening(
+    idn: dict[str, Any], t: np.ndarray, xs: np.ndarray, drop: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The open mouth at points ``t`` mm below the mouth line (y after the jaw's ``drop``,
+    mm) and ``xs`` mm from the face's middle, on the neutral face: the opening between the
+    lips (a lens, in [0, 1]) and the teeth in it (in [0, 1]): the upper teeth fill the top
+    ``teeth_upper`` of the opening (at most 10.5 mm, a crown's height), the lower teeth the
+    bottom ``teeth_lower``, both fading toward the corners. The albedo paints them and
+    :func:`_face_field` sets them just behind the lips (:data:`TEETH_DEPTH_MM`), the rest of
+    the opening a deeper cavity."""
+    mw = idn["mouth_width"]
+    lens = np.sqrt(np.clip(1.0 - (xs / (0.92 * mw)) ** 2, 0.0, 1.0))
+    half = (0.3 + 0.5 * drop) * lens
+    centre = 0.5 + 0.5 * drop
+    dark = _smoothstep(half + 0.25, half - 0.25, np.abs(t - centre)) * (lens > 0)
+    top, bottom = centre - half, centre + half
+    hu = np.minimum(idn.get("teeth_upper", 0.25) * 2.0 * half, 10.5)
+    hl = np.minimum(idn.get("teeth_lower", 0.0) * 2.0 * half, 7.0)
+    upper = _smoothstep(top - 0.2, top + 0.3, t) * _smoothstep(top + hu + 0.3, top + hu - 0.2, t)
+    lower = _smoothstep(bottom + 0.2, bottom - 0.3, t) * _smoothstep(
+        bottom - hl - 0.3, bottom - hl + 0.2, t
+    )
+    lower *= hl > 0.3
+    teeth = np.clip(upper + lower, 0.0, 1.0) * _smoothstep(1.0, 3.0, drop)
+    teeth *= _smoothstep(0.95, 0.6, np.abs(xs) / mw)
+    return dark, teeth
 
 
 def _ear_frame(idn: dict[str, Any]) -> tuple[float, float, float]:
@@ -605,6 +648,31 @@ _EXPRESSION_KEYS = {  # view parameter -> face model expression
     "surprise": "surprise",
     "jaw_open": "jaw",
 }
+
+
+LONG_HAIR = 0.4
+"""Fraction of the identities (not bald) with long hair (:func:`_locks`)."""
+
+
+def _sample_style(rng: np.random.Generator, *, bald: bool) -> dict[str, float]:
+    """Hair length and teeth of an identity: ``hair_length`` (mm below the eyes where long
+    hair ends, 90 to 200; 0 for short hair), ``hair_front`` (radians from the face where it
+    starts), ``hair_lumps`` (how lumpy: locks and curls); ``teeth_upper`` and
+    ``teeth_lower`` (the fraction of an open mouth that the upper and lower teeth fill, the
+    lower ones half of the time) and ``teeth_shade`` (brightness)."""
+    long = rng.random() < LONG_HAIR and not bald
+    length = float(rng.uniform(90.0, 200.0))
+    style = {
+        "hair_length": length if long else 0.0,
+        "hair_front": float(rng.uniform(0.95, 1.3)),
+        "hair_lumps": float(rng.uniform(0.0, 1.0)),
+        "teeth_upper": float(rng.uniform(0.35, 0.8)),
+        "teeth_lower": float(rng.uniform(0.1, 0.3)),
+        "teeth_shade": float(rng.uniform(0.6, 1.0)),
+    }
+    if rng.random() < 0.5:
+        style["teeth_lower"] = 0.0
+    return style
 
 
 def _sample_expression(rng: np.random.Generator) -> dict[str, float]:
@@ -771,7 +839,14 @@ def _face_field(
         out[1:4, k] = out[1:4, up] * (1.0 - frac) + out[1:4, lo] * frac
         out[4, k] = frac  # 0 at the upper lip, 1 at the lower
         rim = np.minimum(r - above[r, c], below[r, c] - r)
-        out[1, k] += np.clip(1.5 * res * (rim - 1.0), 0.0, _HF_CAVITY)
+        cavity = np.clip(1.5 * res * (rim - 1.0), 0.0, _HF_CAVITY)
+        # the teeth that the albedo paints stand just behind the lips, curving back
+        drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
+        t = out[3, k] + drop * frac - _mouth_line(idn)[2]
+        _, teeth = _mouth_opening(idn, t, out[2, k], drop)
+        c0, c1 = TEETH_DEPTH_MM
+        arch = c0 + c1 * (out[2, k] / idn["mouth_width"]) ** 2
+        out[1, k] += cavity + teeth * (np.minimum(arch, cavity) - cavity)
     drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
     out[4] = out[3] + drop * out[4]
     # a shallow groove where the lips meet (placed in the neutral face's coordinates)
@@ -839,7 +914,7 @@ def _build_mesh(
     normals = np.empty((lay.n_verts, 3))
     attr = np.zeros((lay.n_verts, _N_ATTR), np.float32)
     body_w = np.zeros(lay.n_verts)
-    s_head, s_ear_l, s_ear_r, s_neck, s_torso = lay.slices
+    s_head, s_ear_l, s_ear_r, s_neck, s_torso, s_locks = lay.slices
 
     # --- skull: a swept surface, elliptic sections with superellipse profiles; its bottom
     # follows the chin of the face, which an open mouth lowers
@@ -965,7 +1040,77 @@ def _build_mesh(
     attr[s_torso, _A_AO] = 1.0
     attr[s_torso, _A_NOISE] = tex.standard_normal(torso.shape[0] * torso.shape[1])
     body_w[s_torso] = 1.0
+
+    # --- long hair: a sheet hanging from inside the hair on the skull, round the sides and
+    # the back, straight down from the widest section (hidden inside the skull when short)
+    lv, ln, la = _locks(idn, h_top, h_bot, tex)
+    verts[s_locks] = lv
+    normals[s_locks] = ln
+    attr[s_locks] = la
     return verts, normals, attr, body_w
+
+
+def _locks(
+    idn: dict[str, Any], h_top: float, h_bot: float, tex: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vertices, normals and attributes (the ``_LOCKS`` part of the mesh) of long hair: a
+    sheet from ``hair_front`` radians beside the face round the back to the other side, from
+    above the ears down to ``hair_length`` mm below the eyes (ragged ends), hanging straight
+    down from the skull's widest section plus the hair's volume, lumpy by ``hair_lumps``
+    (locks and curls 10 to 30 mm across). Without long hair (``hair_length`` 0) the sheet
+    is a small one inside the skull, never seen."""
+    length = float(idn.get("hair_length", 0.0))
+    v = np.linspace(0.0, 1.0, _N_LOCK_Y)[:, None]
+    a0 = float(idn.get("hair_front", 1.1))
+    u = np.linspace(0.0, 1.0, _N_LOCK_T)[None, :]
+    th = a0 + u * (2.0 * math.pi - 2.0 * a0) - 0.12 * v * np.cos(2.0 * math.pi * u)
+    y_ear, eh, _ = _ear_frame(idn)
+    y_top = min(idn["hair_temple"], y_ear - eh) - 12.0
+    noise = tex.standard_normal(_N_LOCK_T)
+    if length <= max(y_top + 20.0, 0.0):  # short hair: a patch well inside the skull
+        y = y_top + 10.0 * v + 0.0 * u
+        r = 20.0 + 0.0 * v
+        p = np.stack(np.broadcast_arrays(r * np.sin(th), y, -r * np.cos(th)), axis=-1)
+        out = np.zeros((*p.shape[:2], _N_ATTR), np.float32)
+        n = np.broadcast_to(np.array([0.0, 0.0, -1.0]), p.shape)
+        return p.reshape(-1, 3), n.reshape(-1, 3).copy(), out.reshape(-1, _N_ATTR)
+    # ragged ends: each column ends within +-12 mm of the length, smoothly along the sheet
+    ends = length + 12.0 * ndimage.gaussian_filter1d(noise, 1.5, mode="nearest")
+    y = y_top + v * (ends[None, :] - y_top)
+    # sections of the skull at these heights, widest-so-far going down (hair falls straight)
+    ys = np.minimum(y[:, 0], 0.85 * h_bot)
+    width, front, back = _skull_sections(idn, ys, h_top, h_bot)
+    width, front, back = (np.maximum.accumulate(q)[:, None] for q in (width, front, back))
+    vol = max(idn["hair_volume"], 12.0)
+    # the sheet leaves the skull's hair (a little inside it) and thins toward its front edge
+    grow = 0.55 + 0.45 * _smoothstep(0.0, 0.25, v)
+    edge = 0.4 + 0.6 * _smoothstep(0.0, 0.12, np.minimum(u, 1.0 - u))
+    lumps = ndimage.gaussian_filter(
+        tex.standard_normal((_N_LOCK_Y, _N_LOCK_T)), (1.2, 1.5), mode="nearest"
+    )
+    lumps *= 0.6 * idn.get("hair_lumps", 0.5) * vol / max(float(np.abs(lumps).max()), 1e-6)
+    flare = 0.05 * np.maximum(y - y_ear, 0.0)  # hair spreads a little as it falls
+    out_r = vol * grow * edge + lumps * _smoothstep(0.0, 0.3, v) + flare
+    st, ct = np.sin(th), np.cos(th)
+    p = np.empty((_N_LOCK_Y, _N_LOCK_T, 3))
+    p[..., 0] = (width + out_r) * st
+    p[..., 1] = y
+    p[..., 2] = -ct * (np.where(ct > 0, front, back) + out_r)
+    n = _grid_normals(p)
+    n[:, 0], n[:, -1] = n[:, 1], n[:, -2]  # the sheet does not wrap: its edge columns
+    radial = np.stack([st, np.zeros_like(st), -ct], axis=-1)
+    if np.einsum("...i,...i->...", n, np.broadcast_to(radial, n.shape)).mean() < 0:
+        n = -n
+    out = np.zeros((_N_LOCK_Y, _N_LOCK_T, _N_ATTR), np.float32)
+    out[..., _A_X] = p[..., 0]
+    out[..., _A_Y] = y
+    out[..., _A_YD] = y
+    out[..., _A_ST] = st
+    out[..., _A_CT] = ct
+    out[..., _A_AO] = 0.6 + 0.4 * _smoothstep(0.0, 0.3, v)  # darker where it leaves the head
+    out[..., _A_NOISE] = tex.standard_normal((_N_LOCK_Y, _N_LOCK_T))
+    out[..., _A_DOWN] = np.clip(n[..., 1], 0.0, 1.0)
+    return p.reshape(-1, 3), n.reshape(-1, 3), out.reshape(-1, _N_ATTR)
 
 
 # ---------------------------------------------------------------------------- shading
@@ -1094,21 +1239,17 @@ def _feature_albedo(
         creases = look.noise2(xs / 0.8, ys / 4.0, seed + 79) * look.fade(1.5, foot[sel])
         lip_col *= (1.0 + 0.15 * creases)[:, None]
         a = alb[sel] * (1.0 - lip) + lip_col * lip
-        # the opening, in y after the drop: a lens between the lips, upper teeth at its top
-        t = y_drop[sel] - ym
-        lens = np.sqrt(np.clip(1.0 - (xs / (0.92 * mw)) ** 2, 0.0, 1.0))
-        half = (0.3 + 0.5 * drop) * lens
-        centre = 0.5 + 0.5 * drop
-        dark = _smoothstep(half + 0.25, half - 0.25, np.abs(t - centre)) * (lens > 0)
-        top = centre - half
-        teeth = _smoothstep(top - 0.2, top + 0.3, t) * _smoothstep(
-            top + min(3.0, 0.3 * drop) + 0.3, top + min(3.0, 0.3 * drop) - 0.2, t
-        )
-        teeth *= _smoothstep(1.0, 3.0, drop) * _smoothstep(0.9, 0.5, np.abs(xs) / mw)
-        inner = np.array([0.04, 0.01, 0.01]) * (1.0 - teeth[:, None]) + 0.4 * teeth[:, None]
+        # the opening, in y after the drop: a lens between the lips, teeth at its top
+        # (and bottom), with dark gaps between them and darker toward the corners
+        dark, teeth = _mouth_opening(idn, y_drop[sel] - ym, xs, drop)
+        gaps = np.abs(np.abs(xs) / mw * 25.0 - _TOOTH_EDGES[:, None]).min(axis=0)
+        teeth *= 1.0 - 0.6 * _smoothstep(0.5, 0.15, gaps) * look.fade(0.6, foot[sel])
+        shade = idn.get("teeth_shade", 0.8) * _smoothstep(1.0, 0.3, np.abs(xs) / mw)
+        enamel = _ENAMEL[None, :] * (0.35 + 0.65 * shade)[:, None]
+        inner = np.array([0.04, 0.01, 0.01]) * (1.0 - teeth[:, None]) + enamel * teeth[:, None]
         a = a * (1.0 - dark[:, None]) + inner * dark[:, None]
         alb[sel] = a
-        spec[sel] *= 1.0 + (0.6 + 1.5 * makeup) * lip[:, 0]
+        spec[sel] *= 1.0 + (0.6 + 1.5 * makeup) * lip[:, 0] + 1.5 * teeth * dark
     # nostrils, on the underside of the nose
     nw = idn["nose_width"]
     sel = (ax < nw) & (y > y_tip) & (y < y_base + 3.0)
@@ -1271,6 +1412,11 @@ def _shade(
     hair = _smoothstep(0.0, 1.0, 1.4 * ramp - 0.2 + 0.5 * streaks) * idn["hair_density"]
     on = hair > 0
     hair, th, hidx = hair[on].astype(np.float32), th[on], head[on]
+    locks = np.flatnonzero(part == _LOCKS)  # long hair: hair all over
+    if locks.size:
+        hidx = np.concatenate([hidx, locks])
+        th = np.concatenate([th, np.arctan2(a[locks, _A_ST], a[locks, _A_CT])])
+        hair = np.concatenate([hair, np.ones(locks.size, np.float32)])
     around = th * (0.5 * idn["head_width"] + idn["hair_volume"])  # mm around the head
     strands = look.hair_strands(around, y[hidx], foot[hidx], seed, idn.get("hair_wave", 0.5))
     strands *= 1.0 + 0.08 * noise[hidx]
