@@ -26,7 +26,12 @@ the head faces it; origin between the eyes, at the centre of the skull):
 * the albedo's features (eyes, brows, nostrils, lips) are placed from the model's
   landmarks and painted in the neutral face's coordinates, so they follow the
   expression;
-* hair is an outward offset of the scalp above the hairline;
+* hair is an outward offset of the scalp above the hairline; long hair (``hair_length``,
+  :data:`LONG_HAIR` of those with hair) is a further sheet of locks hanging from inside it
+  round the sides and the back, straight down from the widest section (:func:`_locks`);
+* an open mouth shows teeth (``teeth_upper``, ``teeth_lower``: the fraction of the opening
+  they fill) set just behind the lips in the depth, the rest of the opening a cavity
+  (:func:`_mouth_opening`);
 * the ears are separate two-sided patches and the neck a separate tube, both
   entering the skull so that the silhouette has no gaps.
 

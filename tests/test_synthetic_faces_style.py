@@ -1,0 +1,124 @@
+"""Long hair and teeth of the synthetic faces: drawn from a stream of their own, in the
+depth where they are geometry, painted where they are seen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rgb2depth.data.synthetic import faces as F
+from rgb2depth.data.synthetic import photo
+
+STYLE_KEYS = ("hair_length", "hair_front", "hair_lumps", "teeth_upper", "teeth_lower", "teeth_shade")
+
+
+@pytest.fixture(scope="module")
+def faces() -> F.Faces:
+    return F.Faces()
+
+
+def _frontal(faces: F.Faces, seed: int, **overrides: float) -> tuple[dict, dict]:
+    group = faces.sample_group(np.random.default_rng([seed, 0]))
+    params = faces.sample_view(np.random.default_rng([seed, 1]))
+    params.update(dict.fromkeys(F._EXPRESSION_KEYS, 0.0), mouth_open=0.0)
+    params.update(
+        yaw_deg=0.0,
+        pitch_deg=0.0,
+        roll_deg=0.0,
+        body_yaw_deg=0.0,
+        offset_x=0.0,
+        offset_y=0.0,
+        distance_mm=600.0,
+        background="flat",
+        camera=dict(photo.NEUTRAL_CAMERA),
+    )
+    params.update(overrides)
+    return group, params
+
+
+def test_style_comes_from_its_own_stream(faces: F.Faces) -> None:
+    groups = [faces.sample_group(np.random.default_rng([s, 0])) for s in range(120)]
+    for g in groups[:10]:
+        rng = np.random.default_rng([int(g["texture_seed"]), 2])
+        bald = g["hair_length"] == 0.0 and g["hairline"] < -95.0
+        drawn = F._sample_style(rng, bald=bald)
+        assert {k: g[k] for k in STYLE_KEYS} == drawn
+    long = [g["hair_length"] > 0 for g in groups]
+    assert 0.2 < np.mean(long) < 0.5  # LONG_HAIR of those with hair
+    assert all(90.0 <= g["hair_length"] <= 200.0 for g in groups if g["hair_length"] > 0)
+    # bald identities (hairline far back) never get long hair
+    assert not any(g["hair_length"] > 0 for g in groups if g["hairline"] < -95.0)
+    assert 0.3 < np.mean([g["teeth_lower"] > 0 for g in groups]) < 0.7
+
+
+def test_long_hair_hangs_beside_the_face(faces: F.Faces) -> None:
+    group, params = _frontal(faces, 4)
+    short = faces.render_view({**group, "hair_length": 0.0}, params, 96, 96)
+    long = faces.render_view({**group, "hair_length": 180.0, "hair_volume": 15.0}, params, 96, 96)
+    ref = faces.render_view({**group, "hair_length": 0.0, "hair_volume": 15.0}, params, 96, 96)
+    changed = np.abs(long.depth - ref.depth) > 0.5
+    rows, cols = np.nonzero(changed)
+    # beside the face and below the ears, nearer than what it hides or over the background
+    assert changed.sum() > 100
+    assert np.abs(cols - 47.5).min() > 8  # never over the middle of the face (+-30 mm)
+    assert rows.max() > 60
+    assert ((long.depth < ref.depth) | (ref.depth == 0))[changed].mean() > 0.9
+    # the nose and the middle of the face do not move
+    nose = np.unravel_index(np.argmin(np.where(short.depth > 0, short.depth, np.inf)), (96, 96))
+    assert long.depth[nose] == short.depth[nose]
+    # painted in the hair's colour
+    red = faces.render_view(
+        {**group, "hair_length": 180.0, "hair_volume": 15.0, "hair_r": 0.9, "hair_g": 0.1},
+        params,
+        96,
+        96,
+    )
+    locks = changed & (ref.depth == 0)
+    assert red.depth.tobytes() == long.depth.tobytes()
+    more_red = red.rgb[locks].astype(int)[:, 0] - long.rgb[locks].astype(int)[:, 0]
+    assert np.median(more_red) > 10
+
+
+def test_short_hair_hides_the_locks(faces: F.Faces) -> None:
+    group, params = _frontal(faces, 5, yaw_deg=35.0)
+    group = {**group, "hair_length": 0.0}
+    a = faces.render_view(group, params, 64, 64)
+    b = faces.render_view({**group, "hair_front": 0.3, "hair_lumps": 1.0}, params, 64, 64)
+    assert a.depth.tobytes() == b.depth.tobytes() and a.rgb.tobytes() == b.rgb.tobytes()
+
+
+def test_mouth_opening_teeth() -> None:
+    idn = {"mouth_width": 25.0, "teeth_upper": 0.6, "teeth_lower": 0.2}
+    t = np.linspace(-3.0, 20.0, 400)
+    xs = np.zeros_like(t)
+    dark, teeth = F._mouth_opening(idn, t, xs, 13.0)
+    assert (teeth <= dark + 0.05).all()  # teeth only in the opening
+    h = (dark > 0.5).sum()
+    assert 0.6 * 0.75 * h < (teeth > 0.5).sum() < 0.9 * h  # 60% + 20%, minus soft edges
+    # the upper teeth hang from the top of the opening, the lower stand at its bottom
+    on = np.flatnonzero(dark > 0.5)
+    assert teeth[on[1]] > 0.5 and teeth[on[-2]] > 0.5
+    assert teeth[on[int(0.7 * len(on))]] < 0.5  # the dark gap between them
+    # no teeth when the lips hardly part, nor at the corners
+    assert F._mouth_opening(idn, t, xs, 0.5)[1].max() < 0.01
+    assert F._mouth_opening(idn, t, xs + 24.0, 13.0)[1].max() < 0.01
+    # at most a crown's height
+    big = F._mouth_opening({**idn, "teeth_upper": 1.0, "teeth_lower": 0.0}, t, xs, 18.0)[1]
+    assert (big > 0.5).sum() * (t[1] - t[0]) < 11.0
+
+
+def test_teeth_stand_just_behind_the_lips(faces: F.Faces) -> None:
+    group, params = _frontal(faces, 6, smile=1.0, distance_mm=500.0)
+    gap = float(F.load_face_model().lip_gap[F.EXPRESSIONS.index("happiness")])
+    params["mouth_open"] = gap / F.JAW_OPEN_MM  # what a full smile parts: 13 mm
+    none = {**group, "teeth_upper": 0.0, "teeth_lower": 0.0}
+    full = {**group, "teeth_upper": 0.8, "teeth_lower": 0.2}
+    a = faces.render_view(none, params, 128, 128)
+    b = faces.render_view(full, params, 128, 128)
+    diff = a.depth - b.depth  # how much nearer the teeth are than the cavity
+    assert diff.min() > -0.01  # teeth never push the surface back
+    assert diff.max() > 2.0
+    rows, cols = np.nonzero(diff > 0.5)
+    assert np.abs(cols - 63.5).max() < 25  # in the mouth only
+    # and painted: the mouth is brighter where the teeth are
+    assert b.rgb[diff > 2.0].mean() > a.rgb[diff > 2.0].mean() + 20
