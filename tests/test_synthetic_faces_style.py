@@ -3,11 +3,15 @@ depth where they are geometry, painted where they are seen."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rgb2depth.data.synthetic import faces as F
-from rgb2depth.data.synthetic import photo
+from rgb2depth.data.synthetic import generate, photo
+from rgb2depth.errors import InputError
 
 STYLE_KEYS = (
     "hair_length",
@@ -129,3 +133,66 @@ def test_teeth_stand_just_behind_the_lips(faces: F.Faces) -> None:
     assert np.abs(cols - 63.5).max() < 25  # in the mouth only
     # and painted: the mouth is brighter where the teeth are
     assert b.rgb[diff > 2.0].mean() > a.rgb[diff > 2.0].mean() + 20
+
+
+# ------------------------------------------------------------------ versions
+def test_version_1_faces_have_no_style() -> None:
+    for seed in range(5):
+        old = F.Faces(version=1).sample_group(np.random.default_rng([seed, 0]))
+        new = F.Faces().sample_group(np.random.default_rng([seed, 0]))
+        assert not set(STYLE_KEYS) & set(old)
+        assert {k: v for k, v in new.items() if k not in STYLE_KEYS} == old  # same people
+    assert F.Faces().version == F.FACES_VERSION == max(F.FACES_VERSIONS)
+    for bad in (0, 3, "2", True, None):
+        with pytest.raises(InputError, match=r"unknown faces version .*known versions: 1: "):
+            F.Faces(version=bad)  # type: ignore[arg-type]
+
+
+def test_version_1_mouths_have_no_teeth_in_the_depth(faces: F.Faces) -> None:
+    group, params = _frontal(faces, 6, smile=1.0, distance_mm=500.0, mouth_open=0.7)
+    v1 = {k: v for k, v in group.items() if k not in STYLE_KEYS}
+    a = faces.render_view(v1, params, 96, 96)
+    b = faces.render_view({**v1, "teeth_upper": 0.8, "teeth_lower": 0.2}, params, 96, 96)
+    diff = a.depth - b.depth
+    assert diff.min() > -0.01 and diff.max() > 2.0  # a deeper cavity, where v2 has teeth
+    assert (diff > 0.01).sum() < 40  # in the mouth alone
+
+
+def test_generate_records_the_version(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from rgb2depth.cli.main import main
+
+    info = generate("faces", tmp_path / "v1", n=2, size=16, faces_version=1, progress=False)
+    assert info.extra["generator"]["faces_version"] == 1
+    rows = (tmp_path / "v1" / "groups.jsonl").read_text().splitlines()
+    assert all("hair_length" not in json.loads(r)["params"] for r in rows)
+    info = generate("faces", tmp_path / "v2", n=2, size=16, progress=False)
+    assert info.extra["generator"]["faces_version"] == F.FACES_VERSION
+    with pytest.raises(InputError, match="faces_version is for the faces kind only"):
+        generate("rooms", tmp_path / "r", n=2, size=16, faces_version=1, progress=False)
+    out = tmp_path / "v3"
+    code = main(["generate", "faces", "--n", "2", "--size", "16", "--out", str(out),
+                 "--faces-version", "3", "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "unknown faces version 3" in err[0]
+    assert not out.exists()
+
+
+def test_run_refuses_a_root_of_other_faces(tmp_path: Path) -> None:
+    from rgb2depth.config import load_config
+    from rgb2depth.engine.run import prepare_data
+
+    root = tmp_path / "faces"
+    generate("faces", root, n=2, size=16, faces_version=1, progress=False)
+    gen = "data.generate={kind: faces, n: 2, size: 16, seed: 0"
+    assert prepare_data(load_config(None, [f"data.root={root}", gen + ", faces_version: 1}"]))
+    with pytest.raises(InputError, match=r"holds faces of version 1, but data.generate asks for "
+                       r"faces_version 2; set data.generate.faces_version: 1"):  # fmt: skip
+        prepare_data(load_config(None, [f"data.root={root}", gen + "}"]), progress=False)
+    # folders written before versions were recorded hold version 1
+    info = json.loads((root / "dataset.json").read_text())
+    del info["extra"]["generator"]["faces_version"]
+    (root / "dataset.json").write_text(json.dumps(info))
+    with pytest.raises(InputError, match="holds faces of version 1"):
+        prepare_data(load_config(None, [f"data.root={root}", gen + ", faces_version: 2}"]))
+    with pytest.raises(InputError, match="unknown faces version 7"):
+        prepare_data(load_config(None, [f"data.root={root}", gen + ", faces_version: 7}"]))

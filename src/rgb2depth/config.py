@@ -314,7 +314,8 @@ SPECS: dict[str, dict[str, Spec]] = {
         "workers": Int(0, "DataLoader worker processes", ("0", "4"), min=0),
         "generate": Map(
             None,
-            "{kind, n, size, seed, unpaired, framing}: generate data.root if it is missing",
+            "{kind, n, size, seed, unpaired, framing, faces_version}: generate data.root "
+            "if it is missing",
             ("{kind: faces, n: 100, size: 64, seed: 0}",),
             nullable=True,
         ),

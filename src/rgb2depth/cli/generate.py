@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rgb2depth.data.synthetic import SCENE_KINDS, generate
+from rgb2depth.data.synthetic.faces import FACES_VERSION
 from rgb2depth.data.synthetic.generate import default_workers
 
 
@@ -36,6 +37,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "the depth stays exact",
     )
     p.add_argument(
+        "--faces-version",
+        type=int,
+        default=None,
+        help="faces only: which faces (1: short hair, a thin band of teeth; 2: long hair on "
+        f"40%% of those with hair, teeth filling open mouths); default {FACES_VERSION}, the "
+        "latest. A version draws the same faces forever",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace an existing OUT, but only a dataset folder that generate wrote "
@@ -65,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         workers=args.workers,
         framing=args.framing,
+        faces_version=args.faces_version,
     )
     counts = info.extra["counts"]
     parts = [f"{s}: {c['rgb']} rgb / {c['depth']} depth" for s, c in counts.items()]

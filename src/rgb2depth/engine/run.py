@@ -55,6 +55,11 @@ if TYPE_CHECKING:
 __all__ = ["build_evaluator", "check_resume", "prepare_data", "resolve_config", "train"]
 
 
+GENERATE_KEYS = ("kind", "n", "size", "seed", "unpaired", "framing", "faces_version")
+"""What ``data.generate`` may set (the arguments of :func:`rgb2depth.data.synthetic.generate`
+a config decides; where, progress and workers the run decides)."""
+
+
 def will_generate(config: dict[str, Any]) -> bool:
     """Whether :func:`prepare_data` will generate ``data.root`` (it is missing, and
     ``data.generate`` says how)."""
@@ -112,12 +117,35 @@ def prepare_data(config: dict[str, Any], *, progress: bool = True) -> DatasetInf
 
         gen = dict(data["generate"])
         # what a config may set; the rest (where, progress, workers) the run decides
-        check_keywords(gen, ("kind", "n", "size", "seed", "unpaired", "framing"), "data.generate")
+        check_keywords(gen, GENERATE_KEYS, "data.generate")
         kind = gen.pop("kind", None)
         if kind is None:
             raise InputError("data.generate needs a kind (faces, surfaces or rooms)")
         generate(kind, root, progress=progress, workers=default_workers(), **gen)
-    return read_info(root)
+    info = read_info(root)
+    _check_faces_version(data, info)
+    return info
+
+
+def _check_faces_version(data: dict[str, Any], info: DatasetInfo) -> None:
+    """Refuse a ``data.root`` of synthetic faces of another version than ``data.generate``
+    asks for (the folder exists, so it is not generated again: training would quietly use
+    other faces). Folders written before versions were recorded hold version 1."""
+    gen = data.get("generate") or {}
+    made = info.extra.get("generator") or {}
+    if gen.get("kind") != "faces" or made.get("kind") != "faces":
+        return
+    from rgb2depth.data.synthetic.faces import FACES_VERSION, check_faces_version
+
+    want = check_faces_version(gen.get("faces_version", FACES_VERSION))
+    have = made.get("faces_version", 1)
+    if want != have:
+        raise InputError(
+            f"data.root {data['root']} holds faces of version {have}, but data.generate asks "
+            f"for faces_version {want}; set data.generate.faces_version: {have}, or move that "
+            "folder away so that the run generates the other version (or point data.root "
+            "elsewhere)"
+        )
 
 
 def resolve_config(config: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,7 @@ from rgb2depth.data.synthetic._raster import (
 )
 from rgb2depth.data.synthetic.base import RenderedSample, SceneKind, View
 from rgb2depth.data.synthetic.face_model import EXPRESSIONS, JAW_OPEN_MM, load_face_model
+from rgb2depth.errors import InputError
 from rgb2depth.geometry import Intrinsics, project
 
 FOV_DEG = 35.0
@@ -219,8 +220,36 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
+FACES_VERSIONS = {
+    1: "short hair only, a thin band of teeth in an open mouth (the faces until 2026-12-07)",
+    2: "long hair on 40% of those with hair, teeth filling open mouths",
+}
+"""The generator's versions: what each adds. A version draws and renders the same faces
+forever, so that data, models and figures made with it can be made again."""
+
+FACES_VERSION = max(FACES_VERSIONS)
+"""The version :class:`Faces` renders unless told otherwise."""
+
+
+def check_faces_version(version: object) -> int:
+    """``version`` if it is one of :data:`FACES_VERSIONS`.
+
+    Raises:
+        InputError: anything else; the message lists the versions.
+    """
+    if isinstance(version, bool) or version not in FACES_VERSIONS:
+        known = "; ".join(f"{k}: {v}" for k, v in FACES_VERSIONS.items())
+        raise InputError(f"unknown faces version {version!r}; known versions: {known}")
+    return int(version)  # type: ignore[call-overload]
+
+
 class Faces(SceneKind):
-    """Procedural heads: one identity per group, four views (pose, expression, light) each."""
+    """Procedural heads: one identity per group, four views (pose, expression, light) each.
+
+    ``version`` (:data:`FACES_VERSIONS`, default :data:`FACES_VERSION`) selects which faces:
+    version 1 identities have no style keys (``hair_length``, ``teeth_*``) and render as
+    they did before those existed.
+    """
 
     name: ClassVar[str] = "faces"
     description: ClassVar[str] = (
@@ -235,6 +264,9 @@ class Faces(SceneKind):
     png_offset: ClassVar[float] = 0.0
     views_per_group: ClassVar[int] = 4
     group_label: ClassVar[str] = "identity"
+
+    def __init__(self, version: int = FACES_VERSION) -> None:
+        self.version = check_faces_version(version)
 
     # ------------------------------------------------------------------ camera
     def intrinsics(self, height: int, width: int) -> dict[str, float]:
@@ -329,8 +361,10 @@ class Faces(SceneKind):
         # the texture seed), so that they never change the shape of an identity
         arng = np.random.default_rng([int(idn["texture_seed"]), 1])
         idn |= look.sample_appearance(arng, tone=tone, beard=idn["beard"], hair_grey=hc == 5)
-        # long hair and teeth: a third stream, so that the keys above stay as they were
-        idn |= _sample_style(np.random.default_rng([int(idn["texture_seed"]), 2]), bald=bald)
+        # long hair and teeth (version 2): a third stream, so the keys above stay as they were
+        if self.version >= 2:
+            srng = np.random.default_rng([int(idn["texture_seed"]), 2])
+            idn |= _sample_style(srng, bald=bald)
         return idn
 
     # -------------------------------------------------------------------- view
@@ -571,8 +605,15 @@ def _mouth_opening(
     centre = 0.5 + 0.5 * drop
     dark = _smoothstep(half + 0.25, half - 0.25, np.abs(t - centre)) * (lens > 0)
     top, bottom = centre - half, centre + half
-    hu = np.minimum(idn.get("teeth_upper", 0.25) * 2.0 * half, 10.5)
-    hl = np.minimum(idn.get("teeth_lower", 0.0) * 2.0 * half, 7.0)
+    if "teeth_upper" not in idn:  # version 1: a band of at most 3 mm, no lower teeth
+        hu = min(3.0, 0.3 * drop)
+        teeth = _smoothstep(top - 0.2, top + 0.3, t) * _smoothstep(
+            top + hu + 0.3, top + hu - 0.2, t
+        )
+        teeth *= _smoothstep(1.0, 3.0, drop) * _smoothstep(0.9, 0.5, np.abs(xs) / mw)
+        return dark, teeth
+    hu = np.minimum(idn["teeth_upper"] * 2.0 * half, 10.5)
+    hl = np.minimum(idn["teeth_lower"] * 2.0 * half, 7.0)
     upper = _smoothstep(top - 0.2, top + 0.3, t) * _smoothstep(top + hu + 0.3, top + hu - 0.2, t)
     lower = _smoothstep(bottom + 0.2, bottom - 0.3, t) * _smoothstep(
         bottom - hl - 0.3, bottom - hl + 0.2, t
@@ -845,13 +886,14 @@ def _face_field(
         out[4, k] = frac  # 0 at the upper lip, 1 at the lower
         rim = np.minimum(r - above[r, c], below[r, c] - r)
         cavity = np.clip(1.5 * res * (rim - 1.0), 0.0, _HF_CAVITY)
-        # the teeth that the albedo paints stand just behind the lips, curving back
-        drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
-        t = out[3, k] + drop * frac - _mouth_line(idn)[2]
-        _, teeth = _mouth_opening(idn, t, out[2, k], drop)
-        c0, c1 = TEETH_DEPTH_MM
-        arch = c0 + c1 * (out[2, k] / idn["mouth_width"]) ** 2
-        out[1, k] += cavity + teeth * (np.minimum(arch, cavity) - cavity)
+        if "teeth_upper" in idn:  # the teeth the albedo paints stand just behind the lips
+            drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
+            t = out[3, k] + drop * frac - _mouth_line(idn)[2]
+            _, teeth = _mouth_opening(idn, t, out[2, k], drop)
+            c0, c1 = TEETH_DEPTH_MM
+            arch = c0 + c1 * (out[2, k] / idn["mouth_width"]) ** 2  # curving back
+            cavity += teeth * (np.minimum(arch, cavity) - cavity)
+        out[1, k] += cavity
     drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
     out[4] = out[3] + drop * out[4]
     # a shallow groove where the lips meet (placed in the neutral face's coordinates)
@@ -1247,14 +1289,18 @@ def _feature_albedo(
         # the opening, in y after the drop: a lens between the lips, teeth at its top
         # (and bottom), with dark gaps between them and darker toward the corners
         dark, teeth = _mouth_opening(idn, y_drop[sel] - ym, xs, drop)
-        gaps = np.abs(np.abs(xs) / mw * 25.0 - _TOOTH_EDGES[:, None]).min(axis=0)
-        teeth *= 1.0 - 0.6 * _smoothstep(0.5, 0.15, gaps) * look.fade(0.6, foot[sel])
-        shade = idn.get("teeth_shade", 0.8) * _smoothstep(1.0, 0.3, np.abs(xs) / mw)
-        enamel = _ENAMEL[None, :] * (0.35 + 0.65 * shade)[:, None]
+        if "teeth_shade" in idn:
+            gaps = np.abs(np.abs(xs) / mw * 25.0 - _TOOTH_EDGES[:, None]).min(axis=0)
+            teeth *= 1.0 - 0.6 * _smoothstep(0.5, 0.15, gaps) * look.fade(0.6, foot[sel])
+            shade = idn["teeth_shade"] * _smoothstep(1.0, 0.3, np.abs(xs) / mw)
+            enamel = _ENAMEL[None, :] * (0.35 + 0.65 * shade)[:, None]
+        else:  # version 1
+            enamel = np.full((1, 3), 0.4)
         inner = np.array([0.04, 0.01, 0.01]) * (1.0 - teeth[:, None]) + enamel * teeth[:, None]
         a = a * (1.0 - dark[:, None]) + inner * dark[:, None]
         alb[sel] = a
-        spec[sel] *= 1.0 + (0.6 + 1.5 * makeup) * lip[:, 0] + 1.5 * teeth * dark
+        wet = 1.5 * teeth * dark if "teeth_shade" in idn else 0.0  # teeth shine (version 2)
+        spec[sel] *= 1.0 + (0.6 + 1.5 * makeup) * lip[:, 0] + wet
     # nostrils, on the underside of the nose
     nw = idn["nose_width"]
     sel = (ax < nw) & (y > y_tip) & (y < y_base + 3.0)

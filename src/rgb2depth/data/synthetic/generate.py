@@ -321,6 +321,7 @@ def generate(
     progress: bool = True,
     workers: int = 1,
     framing: str = "full",
+    faces_version: int | None = None,
 ) -> DatasetInfo:
     """Render ``n`` samples of ``kind`` into the dataset folder ``out``.
 
@@ -344,14 +345,23 @@ def generate(
         framing: ``"full"`` (the whole frame) or, for ``faces``, ``"face"``: each sample
             cropped around its face as ``predict --face`` crops a photo (see
             :mod:`rgb2depth.data.synthetic.framing`).
+        faces_version: for ``faces`` given by name, which faces
+            (:data:`~rgb2depth.data.synthetic.faces.FACES_VERSIONS`; default the latest),
+            recorded in ``dataset.json``.
 
     Returns:
         The :class:`DatasetInfo` written to ``out/dataset.json``.
     """
     from rgb2depth.data.synthetic import get_kind
+    from rgb2depth.data.synthetic.faces import Faces, check_faces_version
     from rgb2depth.data.synthetic.framing import check_framing, framing_record
 
-    k = get_kind(kind) if isinstance(kind, str) else kind
+    if faces_version is not None:
+        if kind != "faces":
+            raise InputError(f"faces_version is for the faces kind only, got kind {kind!r}")
+        k: SceneKind = Faces(check_faces_version(faces_version))
+    else:
+        k = get_kind(kind) if isinstance(kind, str) else kind
     check_framing(k, framing)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InputError(f"n must be a positive integer, got {n!r}")
@@ -448,6 +458,7 @@ def generate(
                     "seed": seed,
                     "unpaired": unpaired,
                 }
+                | ({"faces_version": k.version} if isinstance(k, Faces) else {})
                 | framing_record(framing, [r for s in splits for r in metas[s]]),
                 "description": k.description,
                 "counts": counts,
