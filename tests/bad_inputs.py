@@ -71,6 +71,16 @@ CASES: list[Case] = [
         "framing 'face' is for the faces kind only",
     ),
     case(
+        "an unknown faces version",
+        "generate faces --faces-version 3 --out new",
+        "unknown faces version 3; known versions: 1: ",
+    ),
+    case(
+        "a faces version for a kind without faces",
+        "generate rooms --faces-version 1 --out new",
+        "--faces-version) is for the faces kind only",
+    ),
+    case(
         "an output folder holding other files",
         "generate faces --n 2 --size 16 --out mine",
         "exists and is not empty",

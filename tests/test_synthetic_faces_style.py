@@ -167,7 +167,9 @@ def test_generate_records_the_version(tmp_path: Path, capsys: pytest.CaptureFixt
     assert all("hair_length" not in json.loads(r)["params"] for r in rows)
     info = generate("faces", tmp_path / "v2", n=2, size=16, progress=False)
     assert info.extra["generator"]["faces_version"] == F.FACES_VERSION
-    with pytest.raises(InputError, match="faces_version is for the faces kind only"):
+    with pytest.raises(
+        InputError, match=r"faces_version \(--faces-version\) is for the faces kind only"
+    ):
         generate("rooms", tmp_path / "r", n=2, size=16, faces_version=1, progress=False)
     out = tmp_path / "v3"
     code = main(["generate", "faces", "--n", "2", "--size", "16", "--out", str(out),

@@ -358,7 +358,9 @@ def generate(
 
     if faces_version is not None:
         if kind != "faces":
-            raise InputError(f"faces_version is for the faces kind only, got kind {kind!r}")
+            raise InputError(
+                f"faces_version (--faces-version) is for the faces kind only, got kind {kind!r}"
+            )
         k: SceneKind = Faces(check_faces_version(faces_version))
     else:
         k = get_kind(kind) if isinstance(kind, str) else kind
