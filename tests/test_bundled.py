@@ -27,8 +27,8 @@ from rgb2depth.inference import bundled_model_dir, bundled_models
 REPO = Path(__file__).resolve().parents[1]
 FRESH_SEED = 97  # the bundled models were trained on seeds 1 and 2: these identities are new
 BUNDLED = ("faces", "faces-light")
-# how each was trained: (size, framing) of its faces
-TRAINED_ON = {"faces": (128, "face"), "faces-light": (64, "full")}
+# how each was trained: (size, framing, faces version) of its faces
+TRAINED_ON = {"faces": (128, "face", 1), "faces-light": (64, "full", 1)}
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def fresh_faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from rgb2depth.data.synthetic.generate import default_workers
 
     roots = {}
-    for name, (size, framing) in TRAINED_ON.items():
+    for name, (size, framing, version) in TRAINED_ON.items():
         root = tmp_path_factory.mktemp("fresh") / name
         generate(
             "faces",
@@ -58,6 +58,7 @@ def fresh_faces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             size=size,
             seed=FRESH_SEED,
             framing=framing,
+            faces_version=version,
             progress=False,
             workers=default_workers(),
         )
@@ -134,17 +135,9 @@ def test_model_card_figures_are_reproduced(tmp_path: Path, predictor: Predictor)
     split, data_root, n_images = found.group(1), found.group(2), int(found.group(3))
     config = yaml.safe_load((REPO / config_file).read_text(encoding="utf-8"))
     assert config["data"]["root"] == data_root
-    gen = config["data"]["generate"]
+    gen = dict(config["data"]["generate"])
     root = tmp_path / "data"
-    generate(
-        gen["kind"],
-        root,
-        n=gen["n"],
-        size=gen["size"],
-        seed=gen["seed"],
-        progress=False,
-        workers=default_workers(),
-    )
+    generate(gen.pop("kind"), root, **gen, progress=False, workers=default_workers())
 
     model = evaluate_predictor(predictor.predict, root, split=split, progress=False)
     const = MeanDepthMap.fit(PairedDepthDataset(root, "train")).mean[0].numpy()
