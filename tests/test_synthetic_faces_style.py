@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from rgb2depth.data.synthetic import faces as F
-from rgb2depth.data.synthetic import generate, photo
+from rgb2depth.data.synthetic import generate
 from rgb2depth.errors import InputError
+from test_synthetic_faces_look import _view
 
 STYLE_KEYS = (
     "hair_length",
@@ -29,22 +30,10 @@ def faces() -> F.Faces:
 
 
 def _frontal(faces: F.Faces, seed: int, **overrides: float) -> tuple[dict, dict]:
-    group = faces.sample_group(np.random.default_rng([seed, 0]))
-    params = faces.sample_view(np.random.default_rng([seed, 1]))
-    params.update(dict.fromkeys(F._EXPRESSION_KEYS, 0.0), mouth_open=0.0)
-    params.update(
-        yaw_deg=0.0,
-        pitch_deg=0.0,
-        roll_deg=0.0,
-        body_yaw_deg=0.0,
-        offset_x=0.0,
-        offset_y=0.0,
-        distance_mm=600.0,
-        background="flat",
-        camera=dict(photo.NEUTRAL_CAMERA),
-    )
-    params.update(overrides)
-    return group, params
+    """A frontal, neutral view 0.6 m away (test_synthetic_faces_look's view, turned to face
+    the camera, every expression off)."""
+    neutral = {**dict.fromkeys(F._EXPRESSION_KEYS, 0.0), "mouth_open": 0.0}
+    return _view(faces, seed, **{"yaw_deg": 0.0, "distance_mm": 600.0, **neutral, **overrides})
 
 
 def test_style_comes_from_its_own_stream(faces: F.Faces) -> None:
