@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rgb2depth.data.synthetic import SCENE_KINDS, generate
-from rgb2depth.data.synthetic.faces import FACES_VERSION
+from rgb2depth.data.synthetic.faces import FACES_VERSION, describe_faces_versions
 from rgb2depth.data.synthetic.generate import default_workers
 
 
@@ -40,9 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--faces-version",
         type=int,
         default=None,
-        help="faces only: which faces (1: short hair, a thin band of teeth; 2: long hair on "
-        f"40%% of those with hair, teeth filling open mouths); default {FACES_VERSION}, the "
-        "latest. A version draws the same faces forever",
+        help="faces only: which faces ("
+        + describe_faces_versions().replace("%", "%%")  # argparse formats the help
+        + f"); default {FACES_VERSION}, the latest. A version draws the same faces forever",
     )
     p.add_argument(
         "--overwrite",

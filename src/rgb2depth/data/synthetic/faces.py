@@ -231,6 +231,11 @@ FACES_VERSION = max(FACES_VERSIONS)
 """The version :class:`Faces` renders unless told otherwise."""
 
 
+def describe_faces_versions() -> str:
+    """Every version and what it adds, on one line (for messages and help texts)."""
+    return "; ".join(f"{k}: {v}" for k, v in FACES_VERSIONS.items())
+
+
 def check_faces_version(version: object) -> int:
     """``version`` if it is one of :data:`FACES_VERSIONS`.
 
@@ -238,7 +243,7 @@ def check_faces_version(version: object) -> int:
         InputError: anything else; the message lists the versions.
     """
     if isinstance(version, bool) or version not in FACES_VERSIONS:
-        known = "; ".join(f"{k}: {v}" for k, v in FACES_VERSIONS.items())
+        known = describe_faces_versions()
         raise InputError(f"unknown faces version {version!r}; known versions: {known}")
     return int(version)  # type: ignore[call-overload]
 
