@@ -44,7 +44,7 @@ def test_style_comes_from_its_own_stream(faces: F.Faces) -> None:
         drawn = F._sample_style(rng, bald=bald)
         assert {k: g[k] for k in STYLE_KEYS} == drawn
     long = [g["hair_length"] > 0 for g in groups]
-    assert 0.2 < np.mean(long) < 0.5  # LONG_HAIR of those with hair
+    assert sum(long) == 36  # LONG_HAIR of those with hair (as drawn when it was set)
     assert all(90.0 <= g["hair_length"] <= 200.0 for g in groups if g["hair_length"] > 0)
     # bald identities (hairline far back) never get long hair
     assert not any(g["hair_length"] > 0 for g in groups if g["hairline"] < -95.0)
@@ -187,3 +187,23 @@ def test_run_refuses_a_root_of_other_faces(tmp_path: Path) -> None:
         prepare_data(load_config(None, [f"data.root={root}", gen + ", faces_version: 2}"]))
     with pytest.raises(InputError, match="unknown faces version 7"):
         prepare_data(load_config(None, [f"data.root={root}", gen + ", faces_version: 7}"]))
+
+
+# what two frontal smiling views of each version render at 64x64 (the depth's sum in mm,
+# the RGB's sum), recorded when versions were introduced (version 1 then matched the
+# renderer before long hair and teeth byte for byte): a version keeps drawing the same faces
+VERSION_FIGURES = {
+    1: [(691816.3, 2163412), (745631.4, 1200773)],
+    2: [(849374.5, 2076870), (880214.6, 1202319)],
+}
+
+
+@pytest.mark.parametrize("version", sorted(VERSION_FIGURES))
+def test_a_version_keeps_its_faces(version: int) -> None:
+    assert set(VERSION_FIGURES) == set(F.FACES_VERSIONS)  # a new version records its figures
+    k = F.Faces(version=version)
+    for seed, (depth_sum, rgb_sum) in zip((3, 8), VERSION_FIGURES[version], strict=True):
+        group, params = _frontal(k, seed, smile=1.0, mouth_open=0.74, distance_mm=500.0)
+        s = k.render_view(group, params, 64, 64)
+        assert float(s.depth.astype(np.float64).sum()) == pytest.approx(depth_sum, rel=1e-5)
+        assert int(s.rgb.astype(np.int64).sum()) == pytest.approx(rgb_sum, rel=2e-5)
