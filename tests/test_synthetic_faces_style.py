@@ -40,7 +40,7 @@ def test_style_comes_from_its_own_stream(faces: F.Faces) -> None:
     groups = [faces.sample_group(np.random.default_rng([s, 0])) for s in range(120)]
     for g in groups[:10]:
         rng = np.random.default_rng([int(g["texture_seed"]), 2])
-        bald = g["hair_length"] == 0.0 and g["hairline"] < -95.0
+        bald = g["hairline"] < -95.0  # bald hairlines are -130 to -100 mm, others above -82
         drawn = F._sample_style(rng, bald=bald)
         assert {k: g[k] for k in STYLE_KEYS} == drawn
     long = [g["hair_length"] > 0 for g in groups]
@@ -141,7 +141,8 @@ def test_version_1_mouths_have_no_teeth_in_the_depth(faces: F.Faces) -> None:
     group, params = _frontal(faces, 6, smile=1.0, distance_mm=500.0, mouth_open=0.7)
     v1 = {k: v for k, v in group.items() if k not in STYLE_KEYS}
     a = faces.render_view(v1, params, 96, 96)
-    b = faces.render_view({**v1, "teeth_upper": 0.8, "teeth_lower": 0.2}, params, 96, 96)
+    teeth = {"teeth_upper": 0.8, "teeth_lower": 0.2, "teeth_shade": 0.8}
+    b = faces.render_view({**v1, **teeth}, params, 96, 96)
     diff = a.depth - b.depth
     assert diff.min() > -0.01 and diff.max() > 2.0  # a deeper cavity, where v2 has teeth
     assert (diff > 0.01).sum() < 40  # in the mouth alone

@@ -879,6 +879,7 @@ def _face_field(
     mask = ras.mask
     filled: np.ndarray = ndimage.binary_fill_holes(mask)
     hole = filled & ~mask
+    drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
     if hole.any():  # the open mouth (or a crack): across it from the upper lip to the lower
         rows = np.arange(gh)[:, None]
         above = np.maximum.accumulate(np.where(hole, -1, rows), axis=0)
@@ -892,14 +893,12 @@ def _face_field(
         rim = np.minimum(r - above[r, c], below[r, c] - r)
         cavity = np.clip(1.5 * res * (rim - 1.0), 0.0, _HF_CAVITY)
         if "teeth_upper" in idn:  # the teeth the albedo paints stand just behind the lips
-            drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
             t = out[3, k] + drop * frac - _mouth_line(idn)[2]
             _, teeth = _mouth_opening(idn, t, out[2, k], drop)
             c0, c1 = TEETH_DEPTH_MM
             arch = c0 + c1 * (out[2, k] / idn["mouth_width"]) ** 2  # curving back
             cavity += teeth * (np.minimum(arch, cavity) - cavity)
         out[1, k] += cavity
-    drop = JAW_OPEN_MM * float(params.get("mouth_open", 0.0))
     out[4] = out[3] + drop * out[4]
     # a shallow groove where the lips meet (placed in the neutral face's coordinates)
     lx = neutral[model.lip_upper, 0]
@@ -1109,8 +1108,8 @@ def _locks(
     sheet from ``hair_front`` radians beside the face round the back to the other side, from
     above the ears down to ``hair_length`` mm below the eyes (ragged ends), hanging straight
     down from the skull's widest section plus the hair's volume, lumpy by ``hair_lumps``
-    (locks and curls 10 to 30 mm across). Without long hair (``hair_length`` 0) the sheet
-    is a small one inside the skull, never seen."""
+    (locks and curls 10 to 30 mm across). Without long hair (``hair_length`` 0) every vertex
+    is the head frame's origin, inside the skull: no triangle has an area."""
     length = float(idn.get("hair_length", 0.0))
     v = np.linspace(0.0, 1.0, _N_LOCK_Y)[:, None]
     a0 = float(idn.get("hair_front", 1.1))
@@ -1119,13 +1118,11 @@ def _locks(
     y_ear, eh, _ = _ear_frame(idn)
     y_top = min(idn["hair_temple"], y_ear - eh) - 12.0
     noise = tex.standard_normal(_N_LOCK_T)
-    if length <= max(y_top + 20.0, 0.0):  # short hair: a patch well inside the skull
-        y = y_top + 10.0 * v + 0.0 * u
-        r = 20.0 + 0.0 * v
-        p = np.stack(np.broadcast_arrays(r * np.sin(th), y, -r * np.cos(th)), axis=-1)
-        out = np.zeros((*p.shape[:2], _N_ATTR), np.float32)
-        n = np.broadcast_to(np.array([0.0, 0.0, -1.0]), p.shape)
-        return p.reshape(-1, 3), n.reshape(-1, 3).copy(), out.reshape(-1, _N_ATTR)
+    if length <= 0.0:  # short hair: the sheet collapses to a point inside the skull
+        p = np.zeros((_N_LOCK_Y * _N_LOCK_T, 3))
+        n = np.zeros_like(p)
+        n[:, 2] = -1.0
+        return p, n, np.zeros((len(p), _N_ATTR), np.float32)
     # ragged ends: each column ends within +-12 mm of the length, smoothly along the sheet
     ends = length + 12.0 * ndimage.gaussian_filter1d(noise, 1.5, mode="nearest")
     y = y_top + v * (ends[None, :] - y_top)
@@ -1294,7 +1291,7 @@ def _feature_albedo(
         # the opening, in y after the drop: a lens between the lips, teeth at its top
         # (and bottom), with dark gaps between them and darker toward the corners
         dark, teeth = _mouth_opening(idn, y_drop[sel] - ym, xs, drop)
-        if "teeth_shade" in idn:
+        if "teeth_upper" in idn:  # version 2
             gaps = np.abs(np.abs(xs) / mw * 25.0 - _TOOTH_EDGES[:, None]).min(axis=0)
             teeth *= 1.0 - 0.6 * _smoothstep(0.5, 0.15, gaps) * look.fade(0.6, foot[sel])
             shade = idn["teeth_shade"] * _smoothstep(1.0, 0.3, np.abs(xs) / mw)
@@ -1304,7 +1301,7 @@ def _feature_albedo(
         inner = np.array([0.04, 0.01, 0.01]) * (1.0 - teeth[:, None]) + enamel * teeth[:, None]
         a = a * (1.0 - dark[:, None]) + inner * dark[:, None]
         alb[sel] = a
-        wet = 1.5 * teeth * dark if "teeth_shade" in idn else 0.0  # teeth shine (version 2)
+        wet = 1.5 * teeth * dark if "teeth_upper" in idn else 0.0  # teeth shine (version 2)
         spec[sel] *= 1.0 + (0.6 + 1.5 * makeup) * lip[:, 0] + wet
     # nostrils, on the underside of the nose
     nw = idn["nose_width"]
