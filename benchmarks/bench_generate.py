@@ -8,6 +8,7 @@ targets of the issue are judged on the default command (all cores).
 
     python benchmarks/bench_generate.py [--size 128] [--n 200] [--kinds faces surfaces rooms]
     python benchmarks/bench_generate.py --kinds faces --framing face   # face mode's crops
+    python benchmarks/bench_generate.py --kinds faces --faces-version 1  # the older faces
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from rgb2depth.data.synthetic import SCENE_KINDS, generate, get_kind
+from rgb2depth.data.synthetic.faces import FACES_VERSION, FACES_VERSIONS, Faces
 from rgb2depth.data.synthetic.generate import default_workers, scene_rng
 
 TARGETS = {"faces": 50.0, "surfaces": 200.0}  # samples/s at 128x128 (issue targets)
@@ -37,10 +39,16 @@ def cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def bench_render(kind: str, n: int, size: int, framing: str = "full") -> float:
+def _kind(kind: str, faces_version: int):
+    return Faces(faces_version) if kind == "faces" else get_kind(kind)
+
+
+def bench_render(
+    kind: str, n: int, size: int, framing: str = "full", faces_version: int = FACES_VERSION
+) -> float:
     from rgb2depth.data.synthetic.framing import render_framed
 
-    k = get_kind(kind)
+    k = _kind(kind, faces_version)
     groups = [
         k.sample_group(scene_rng(0, kind, 0, g)) for g in range(max(1, n // k.views_per_group))
     ]
@@ -57,7 +65,14 @@ def bench_render(kind: str, n: int, size: int, framing: str = "full") -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_generate(kind: str, n: int, size: int, workers: int, framing: str = "full") -> float:
+def bench_generate(
+    kind: str,
+    n: int,
+    size: int,
+    workers: int,
+    framing: str = "full",
+    faces_version: int = FACES_VERSION,
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         generate(
@@ -69,6 +84,7 @@ def bench_generate(kind: str, n: int, size: int, workers: int, framing: str = "f
             progress=False,
             workers=workers,
             framing=framing,
+            faces_version=faces_version if kind == "faces" else None,
         )
         return n / (time.perf_counter() - t0)
 
@@ -79,6 +95,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="samples per kind and measurement")
     ap.add_argument("--kinds", nargs="+", default=list(SCENE_KINDS), choices=list(SCENE_KINDS))
     ap.add_argument("--framing", default="full", choices=("full", "face"), help="face: faces only")
+    ap.add_argument(
+        "--faces-version",
+        type=int,
+        default=FACES_VERSION,
+        choices=sorted(FACES_VERSIONS),
+        help=f"which synthetic faces (default {FACES_VERSION}, the latest)",
+    )
     args = ap.parse_args()
     if args.framing == "face" and args.kinds != ["faces"]:
         ap.error("--framing face needs --kinds faces")
@@ -89,16 +112,17 @@ def main() -> None:
     )
     print(
         f"settings: {args.size}x{args.size}, n={args.n} per kind, seed 0, "
-        f"framing {args.framing}, samples/s\n"
+        f"framing {args.framing}, faces version {args.faces_version}, samples/s\n"
     )
     w = default_workers()
     cols = ["kind", "render, 1 process", "generate, 1 worker", f"generate, {w} workers"]
     print("| " + " | ".join([*cols, "target", "met"]) + " |")
     print("|---|---:|---:|---:|---:|---|")
     for kind in args.kinds:
-        r = bench_render(kind, args.n, args.size, args.framing)
-        g1 = bench_generate(kind, args.n, args.size, 1, args.framing)
-        gw = bench_generate(kind, args.n, args.size, w, args.framing)
+        v = args.faces_version
+        r = bench_render(kind, args.n, args.size, args.framing, v)
+        g1 = bench_generate(kind, args.n, args.size, 1, args.framing, v)
+        gw = bench_generate(kind, args.n, args.size, w, args.framing, v)
         target = TARGETS.get(kind)
         met = "-" if target is None or args.size != 128 else ("yes" if gw >= target else "no")
         print(f"| {kind} | {r:.1f} | {g1:.1f} | {gw:.1f} | {target or '-'} | {met} |")

@@ -27,6 +27,7 @@ import yaml
 from rgb2depth import Predictor, __version__
 from rgb2depth.baselines import MeanDepthMap
 from rgb2depth.data import PairedDepthDataset
+from rgb2depth.data.format import read_info
 from rgb2depth.data.io import atomic_dir
 from rgb2depth.evaluation import evaluate_predictor
 from rgb2depth.models import count_parameters
@@ -120,12 +121,13 @@ def main() -> int:
     )
     requirement_shape = "; the requirement is at most 0.75" if framed else ""
     passed = shape_ratio <= 0.75 if framed else ratio <= 0.5
+    version = read_info(args.data).extra.get("generator", {}).get("faces_version", 1)
     data_text = (
         "face crops framed as face mode frames a photo (`rgb2depth generate faces --framing "
-        "face`: OpenCV's detector on a full-frame render, the same margin, rendered through "
-        "that window)"
+        f"face --faces-version {version}`: OpenCV's detector on a full-frame render, the "
+        "same margin, rendered through that window)"
         if framed
-        else "whole frames (`rgb2depth generate faces`)"
+        else f"whole frames (`rgb2depth generate faces --faces-version {version}`)"
     )
     use_text = (
         "Face mode (`predict --face`, the default for this model) detects each face in a "
