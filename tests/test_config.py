@@ -220,6 +220,7 @@ def test_build_method_defaults() -> None:
         "perceptual_path": None,
         "align": "none",
         "anchor_weight": 0.1,
+        "behind_weight": 0.0,
     }
 
 

@@ -197,11 +197,51 @@ def test_supervised_align_median_sees_the_relief_not_the_distance() -> None:
     assert float(plain.loss("model", batch)[0].detach()) > losses[1]
 
 
+def test_behind_loss_pushes_only_the_background_behind_the_subject() -> None:
+    """behind_loss is the mean shortfall of the pixels without depth from the farthest
+    valid depth of their own sample; background already behind costs nothing."""
+    from rgb2depth.methods.supervised import behind_loss
+
+    target = torch.zeros(2, 1, 4, 4)
+    mask = torch.zeros(2, 1, 4, 4, dtype=torch.bool)
+    target[0, 0, :2], mask[0, 0, :2] = 0.5, True  # sample 0: far 0.5, 8 pixels outside
+    target[1, 0, :, :2], mask[1, 0, :, :2] = -0.2, True  # sample 1: far -0.2
+    pred = torch.zeros(2, 1, 4, 4, requires_grad=True)
+    loss = behind_loss(pred, target, mask)
+    loss.backward()
+    assert float(loss.detach()) == pytest.approx(
+        0.5 * 8 / 16
+    )  # only sample 0's background falls short
+    grad = pred.grad
+    assert grad is not None
+    assert torch.all(grad[mask] == 0) and torch.all(grad[1] == 0)
+    assert torch.all(grad[0][~mask[0]] < 0)  # raising the prediction lowers the loss
+    assert float(behind_loss(pred.detach() + 1.0, target, mask)) == 0.0
+    assert float(behind_loss(pred.detach(), target, torch.ones_like(mask))) == 0.0
+
+
+def test_supervised_behind_weight_adds_the_term() -> None:
+    g = torch.Generator().manual_seed(0)
+    batch = {
+        "rgb": torch.rand(2, 3, 16, 16, generator=g) * 2 - 1,
+        "depth": torch.rand(2, 1, 16, 16, generator=g) * 0.4 + 0.5,
+        "mask": torch.rand(2, 1, 16, 16, generator=g) > 0.5,
+    }
+    for align in ("none", "median"):
+        plain, _ = _supervised(align=align).loss("model", batch)
+        total, terms = _supervised(align=align, behind_weight=2.0).loss("model", batch)
+        assert terms["behind"] > 0
+        assert float(total.detach()) == pytest.approx(
+            float(plain.detach()) + 2.0 * terms["behind"], rel=1e-5
+        )
+
+
 @pytest.mark.parametrize(
     ("options", "fragment"),
     [
         ({"align": "mean"}, "method.align must be one of none, median"),
         ({"anchor_weight": -1}, "method.anchor_weight must be a number >= 0"),
+        ({"behind_weight": "yes"}, "method.behind_weight must be a number >= 0"),
     ],
 )
 def test_supervised_refuses_bad_alignment_options(options: dict, fragment: str) -> None:

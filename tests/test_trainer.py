@@ -374,6 +374,7 @@ def test_run_folder_logs_and_config(faces: Path, tmp_path: Path) -> None:
         "perceptual_path": None,
         "align": "none",
         "anchor_weight": 0.1,
+        "behind_weight": 0.0,
     }
     assert saved["model"]["kwargs"] == {"in_channels": 3, "channels": [4, 8, 8, 8, 8]}
     assert load_config(run / "config.yaml")["schedule"]["steps"] == 2  # loads back

@@ -59,6 +59,10 @@ class Supervised(Method):
         # data's. For inputs whose distance is hidden, e.g. face crops.
         align: str = "none"
         anchor_weight: float = 0.1
+        # behind_weight x mean over the pixels without depth (the background of a rendered
+        # subject) of max(0, farthest valid target - prediction): the background is kept
+        # behind the subject instead of being left unsupervised. 0: off.
+        behind_weight: float = 0.0
 
     def __init__(self, model: torch.nn.Module, options: Options, context: MethodContext) -> None:
         super().__init__(model, options, context)
@@ -94,6 +98,9 @@ class Supervised(Method):
         anchor = options.anchor_weight
         if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not anchor >= 0:
             raise InputError(f"method.anchor_weight must be a number >= 0, got {anchor!r}")
+        behind = options.behind_weight
+        if isinstance(behind, bool) or not isinstance(behind, (int, float)) or not behind >= 0:
+            raise InputError(f"method.behind_weight must be a number >= 0, got {behind!r}")
 
     def optim_steps(self) -> list[OptimStep]:
         return [OptimStep("model", [p for p in self.model.parameters() if p.requires_grad])]
@@ -102,17 +109,58 @@ class Supervised(Method):
         pred = self.model(batch["rgb"])
         target, mask = batch["depth"], batch["mask"]
         if self.options.align == "none":
-            return self.criterion(pred, target, rgb=batch["rgb"], mask=mask)
+            total, terms = self.criterion(pred, target, rgb=batch["rgb"], mask=mask)
+            return self._behind(total, terms, pred, target, mask)
         from rgb2depth.losses import l1_loss
 
         shifted = pred - masked_median(pred, mask) + masked_median(target, mask)
         total, terms = self.criterion(shifted, target, rgb=batch["rgb"], mask=mask)
         anchor = l1_loss(pred, target, mask)
         terms["anchor_l1"] = float(anchor.detach())
-        return total + self.options.anchor_weight * anchor, terms
+        total = total + self.options.anchor_weight * anchor
+        return self._behind(total, terms, shifted, target, mask)
+
+    def _behind(
+        self,
+        total: torch.Tensor,
+        terms: dict[str, float],
+        pred: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """``total`` plus ``behind_weight`` x :func:`behind_loss` (recorded as ``behind``)."""
+        if not self.options.behind_weight:
+            return total, terms
+        behind = behind_loss(pred, target, mask)
+        terms["behind"] = float(behind.detach())
+        return total + self.options.behind_weight * behind, terms
 
 
 ALIGNS = ("none", "median")
+
+
+def behind_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """How far the pixels without depth are predicted in front of the subject.
+
+    Args:
+        pred, target: (B, 1, H, W) depth in the same units.
+        mask: (B, 1, H, W) bool, the pixels with valid depth (the subject).
+
+    Returns:
+        Scalar: the mean over every pixel outside ``mask`` of
+        ``max(0, max(target[mask]) - pred)``, the farthest valid depth taken per sample;
+        0 where a batch has no such pixels (samples without valid pixels are skipped).
+    """
+    far = torch.stack(
+        [
+            t[m].max() if bool(m.any()) else t.new_tensor(float("inf"))
+            for t, m in zip(target, mask.expand_as(target), strict=True)
+        ]
+    ).view(-1, 1, 1, 1)
+    outside = ~mask.expand_as(pred) & torch.isfinite(far)
+    if not bool(outside.any()):
+        return pred.sum() * 0.0
+    return torch.relu(far - pred)[outside].mean()
 
 
 def masked_median(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
