@@ -218,6 +218,9 @@ def test_behind_loss_pushes_only_the_background_behind_the_subject() -> None:
     assert torch.all(grad[0][~mask[0]] < 0)  # raising the prediction lowers the loss
     assert float(behind_loss(pred.detach() + 1.0, target, mask)) == 0.0
     assert float(behind_loss(pred.detach(), target, torch.ones_like(mask))) == 0.0
+    no_subject = mask.clone()
+    no_subject[1] = False  # sample 1 has no valid pixel: its background is not counted
+    assert float(behind_loss(pred.detach(), target, no_subject)) == pytest.approx(0.5)
 
 
 def test_supervised_behind_weight_adds_the_term() -> None:
@@ -242,6 +245,7 @@ def test_supervised_behind_weight_adds_the_term() -> None:
         ({"align": "mean"}, "method.align must be one of none, median"),
         ({"anchor_weight": -1}, "method.anchor_weight must be a number >= 0"),
         ({"behind_weight": "yes"}, "method.behind_weight must be a number >= 0"),
+        ({"anchor_weight": float("inf")}, "method.anchor_weight must be a number >= 0"),
     ],
 )
 def test_supervised_refuses_bad_alignment_options(options: dict, fragment: str) -> None:

@@ -43,7 +43,6 @@ units) and ``d_fake``.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -53,7 +52,13 @@ from torch import Tensor, nn
 
 from rgb2depth.errors import InputError
 from rgb2depth.losses import bce_discriminator_loss, bce_generator_loss, l1_loss, mse_loss
-from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
+from rgb2depth.methods.base import (
+    Method,
+    MethodContext,
+    OptimStep,
+    check_weight,
+    register_method,
+)
 
 __all__ = ["CGAN", "Pix2Pix"]
 
@@ -61,13 +66,6 @@ INVALID_FILL = 1.0
 """Model-range value of invalid depth pixels (``ToModelRange.fill``'s default, the far end)."""
 
 D_STEP, G_STEP = "discriminator", "generator"
-
-
-def _check_weight(value: Any, key: str) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0:
-        raise InputError(f"method.{key} must be a number >= 0, got {value!r}")
-    return float(value)
 
 
 def _forward_inputs(module: nn.Module) -> int:
@@ -90,7 +88,7 @@ class _PairedGAN(Method):
         super().__init__(model, options, context)
         from rgb2depth.models import create_model
 
-        self.weight = _check_weight(getattr(options, self.lambda_key), self.lambda_key)
+        self.weight = check_weight(getattr(options, self.lambda_key), self.lambda_key)
         if not isinstance(options.fill_invalid, bool):
             raise InputError(
                 f"method.fill_invalid must be true or false, got {options.fill_invalid!r}"

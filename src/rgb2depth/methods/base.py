@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,7 @@ from torch.utils.data import Dataset
 
 from rgb2depth.errors import InputError
 
-__all__ = ["METHODS", "Method", "OptimStep", "build_method", "register_method"]
+__all__ = ["METHODS", "Method", "OptimStep", "build_method", "check_weight", "register_method"]
 
 
 @dataclass
@@ -150,6 +151,18 @@ class Method(nn.Module):
 
 
 METHODS: dict[str, type[Method]] = {}
+
+
+def check_weight(value: Any, key: str) -> float:
+    """``method.KEY``'s loss weight as a float.
+
+    Raises:
+        InputError: ``value`` is not a finite number >= 0 (a bool is not a number here).
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0:
+        raise InputError(f"method.{key} must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 def register_method(cls: type[Method]) -> type[Method]:

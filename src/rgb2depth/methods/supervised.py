@@ -26,7 +26,13 @@ from typing import Any, ClassVar
 import torch
 
 from rgb2depth.errors import InputError, check_keywords, keyword_names
-from rgb2depth.methods.base import Method, MethodContext, OptimStep, register_method
+from rgb2depth.methods.base import (
+    Method,
+    MethodContext,
+    OptimStep,
+    check_weight,
+    register_method,
+)
 
 __all__ = ["DepthAutoencoder", "Supervised", "masked_median"]
 
@@ -95,12 +101,8 @@ class Supervised(Method):
             raise InputError(
                 f"method.align must be one of {', '.join(ALIGNS)}, got {options.align!r}"
             )
-        anchor = options.anchor_weight
-        if isinstance(anchor, bool) or not isinstance(anchor, (int, float)) or not anchor >= 0:
-            raise InputError(f"method.anchor_weight must be a number >= 0, got {anchor!r}")
-        behind = options.behind_weight
-        if isinstance(behind, bool) or not isinstance(behind, (int, float)) or not behind >= 0:
-            raise InputError(f"method.behind_weight must be a number >= 0, got {behind!r}")
+        check_weight(options.anchor_weight, "anchor_weight")
+        check_weight(options.behind_weight, "behind_weight")
 
     def optim_steps(self) -> list[OptimStep]:
         return [OptimStep("model", [p for p in self.model.parameters() if p.requires_grad])]
@@ -151,13 +153,8 @@ def behind_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
         ``max(0, max(target[mask]) - pred)``, the farthest valid depth taken per sample;
         0 where a batch has no such pixels (samples without valid pixels are skipped).
     """
-    far = torch.stack(
-        [
-            t[m].max() if bool(m.any()) else t.new_tensor(float("inf"))
-            for t, m in zip(target, mask.expand_as(target), strict=True)
-        ]
-    ).view(-1, 1, 1, 1)
-    outside = ~mask.expand_as(pred) & torch.isfinite(far)
+    far = torch.where(mask, target, float("-inf")).amax(dim=(1, 2, 3), keepdim=True)
+    outside = ~mask & torch.isfinite(far)
     if not bool(outside.any()):
         return pred.sum() * 0.0
     return torch.relu(far - pred)[outside].mean()
