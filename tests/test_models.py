@@ -435,3 +435,26 @@ def test_fast_unet_refuses_bad_stem(settings, fragment):
     widths = tuple(4 + 2 * i for i in range(levels(settings.get("space_to_depth", 4))))
     with pytest.raises(InputError, match=fragment):
         create_model("fast_unet", channels=widths, **settings)
+
+
+@pytest.mark.parametrize("context", [False, True])
+def test_fast_unet_context_reaches_beyond_the_receptive_field(context):
+    """``context: true`` adds the image's mean deepest feature at every position:
+    a change in one corner of a 384x384 image then moves the prediction in the
+    opposite corner, which the convolutions alone cannot see that far."""
+    torch.manual_seed(0)
+    net = create_model("fast_unet", channels=(4, 6, 8), context=context).eval()
+    x = torch.randn(1, 3, 384, 384)
+    changed = x.clone()
+    changed[..., -32:, -32:] += 2.0
+    with torch.no_grad():
+        a, b = net(x)[..., :32, :32], net(changed)[..., :32, :32]
+    assert torch.equal(a, b) is not context
+    assert count_parameters(net) == count_parameters(
+        create_model("fast_unet", channels=(4, 6, 8))
+    ) + context * (8 * 8 + 8)
+
+
+def test_fast_unet_refuses_a_context_that_is_not_a_bool():
+    with pytest.raises(InputError, match="context must be true or false, got 'yes'"):
+        create_model("fast_unet", context="yes")
