@@ -393,3 +393,20 @@ def test_onnx_file_without_rgb2depth_metadata_is_refused(exported, tmp_path) -> 
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     with pytest.raises(InputError, match=r"junk\.onnx: onnxruntime cannot load it"):
         Predictor.from_pretrained(tmp_path / "junk.onnx", device="cpu")
+
+
+def test_fast_unet_context_exports_with_parity(tmp_path: Path) -> None:
+    """The image-level context (a mean over the whole image) stays dynamic in ONNX:
+    parity at a size other than the traced one."""
+    from rgb2depth.inference.backends import OnnxRunner
+    from rgb2depth.inference.export import export_network
+
+    torch.manual_seed(0)
+    model = create_model("fast_unet", channels=(4, 6, 8), context=True).eval()
+    info = export_network(model, tmp_path / "ctx.onnx", size=(48, 64))
+    runner = OnnxRunner(info.path, torch.device("cpu"))
+    for h, w in [(48, 64), (80, 32)]:
+        x = torch.rand(2, 3, h, w) * 2 - 1
+        with torch.no_grad():
+            want = model(x)
+        assert float((runner(x) - want).abs().max()) < PARITY, (h, w)
