@@ -124,6 +124,7 @@ def test_train_writes_model_and_resumes(
     assert model_config["depth"] == {"units": "mm", "range": [500.0, 1800.0]}
     assert model_config["input"]["size"] == [32, 32]
     assert model_config["trained"]["steps"] == STEPS
+    assert model_config["trained"]["threads"] == torch.get_num_threads()
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["train"]["lr"] == pytest.approx(2e-3)  # 2e-4-style override is a float
     assert err == ""  # --quiet: no progress bar

@@ -551,6 +551,9 @@ def _train(
                 "steps": trainer.step,
                 "batch_size": t["batch_size"],
                 "processes": ctx.world_size,
+                # CPU threads per process (of the process that finished the run): the
+                # thread count changes the trained weights; on one thread a run repeats
+                "threads": torch.get_num_threads(),
                 "parameters": count_parameters(method.model),
                 "val_metrics": metrics,
             },
