@@ -112,9 +112,14 @@ def test_train_writes_model_and_resumes(
     # (``run``, the module's own training, is asked for only to pay torch's one-off
     # optimizer imports before this test's timing)
     out = tmp_path / "run"
-    code, stdout, err = run_cli(
-        capsys, "train", config_file, f"log.out={out}", "train.lr=2e-3", "--quiet"
-    )
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)  # not the machine's default, so the record is this run's
+    try:
+        code, stdout, err = run_cli(
+            capsys, "train", config_file, f"log.out={out}", "train.lr=2e-3", "--quiet"
+        )
+    finally:
+        torch.set_num_threads(before)
     assert code == 0, err
     assert f"trained {STEPS} steps" in stdout and "validation: abs_rel" in stdout
     assert files_in(out / "model") == ["config.json", "model.safetensors"]
@@ -124,7 +129,7 @@ def test_train_writes_model_and_resumes(
     assert model_config["depth"] == {"units": "mm", "range": [500.0, 1800.0]}
     assert model_config["input"]["size"] == [32, 32]
     assert model_config["trained"]["steps"] == STEPS
-    assert model_config["trained"]["threads"] == torch.get_num_threads()
+    assert model_config["trained"]["threads"] == 3
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["train"]["lr"] == pytest.approx(2e-3)  # 2e-4-style override is a float
     assert err == ""  # --quiet: no progress bar
